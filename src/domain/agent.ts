@@ -1,0 +1,117 @@
+import type { AgentHealth, AgentPolicy, AgentSpec, SuspendReason } from './schemas.js';
+import { canTransition, type AgentState } from './states.js';
+import { conflict } from './errors.js';
+
+/** The in-memory record of one agent. Timestamps are epoch milliseconds; JSON rendering is in node-json.ts. */
+export interface AgentRecord {
+  id: string;
+  path: string;
+  parentPath: string | null;
+  depth: number; // 0 for a root
+  state: AgentState;
+  spec: AgentSpec;
+  policy: AgentPolicy;
+  health: AgentHealth;
+  createdAtMs: number;
+  startedAtMs: number | null;
+  restartCount: number;
+  checkpointCount: number;
+  suspendReason: SuspendReason | null;
+  errorMessage: string | null;
+  forkedFrom: { path: string; checkpoint: string } | null;
+  /** When it reached `dead` (uptime stops there). */
+  stoppedAtMs: number | null;
+  /** Messages and guidance waiting for the agent's next model call, oldest first. */
+  inbox: InboxItem[];
+  /** The agent's conversation with its model (Messages API turns, opaque to the domain). */
+  conversation: ConversationTurn[];
+  /** Bumped whenever the conversation is replaced rather than appended to (restart, fork), so a store rewrites it. */
+  conversationEpoch: number;
+  /** Completed model calls since the agent was created. */
+  turnCount: number;
+  /** Signatures (`tool:input`) of the most recent tool calls, newest last, for loop detection. */
+  recentToolCalls: string[];
+  /** Loop warnings given since the last suspend/resume; the next detection suspends. */
+  loopWarnings: number;
+  /** Tokens used, as (time, tokens) samples over the last hour, for `health.token_rate`. */
+  tokenSamples: Array<{ atMs: number; tokens: number }>;
+  /** Children by id, in spawn order. */
+  children: Map<string, AgentRecord>;
+}
+
+export type InboxItem =
+  | { kind: 'message'; content: string; channel?: string; messageKind?: string; metadata?: Record<string, unknown>; from?: string }
+  | { kind: 'guidance'; text: string };
+
+export interface ConversationTurn {
+  role: 'user' | 'assistant';
+  content: unknown;
+}
+
+export interface Checkpoint {
+  id: string;
+  path: string;
+  timestamp: string;
+  label?: string;
+  state: string;
+  turns: number;
+  conversation: ConversationTurn[];
+  health: AgentHealth;
+}
+
+export function freshHealth(): AgentHealth {
+  return { coherence: 1, drift: 0, token_rate: 0, tokens_total: 0, loops_detected: 0, last_check: null };
+}
+
+export function joinPath(parentPath: string | null, id: string): string {
+  return parentPath === null ? id : `${parentPath}/${id}`;
+}
+
+export function newAgentRecord(args: {
+  id: string; parentPath: string | null; depth: number; spec: AgentSpec; policy: AgentPolicy; nowMs: number;
+}): AgentRecord {
+  return {
+    id: args.id,
+    path: joinPath(args.parentPath, args.id),
+    parentPath: args.parentPath,
+    depth: args.depth,
+    state: 'spawning',
+    spec: args.spec,
+    policy: args.policy,
+    health: freshHealth(),
+    createdAtMs: args.nowMs,
+    startedAtMs: args.nowMs,
+    restartCount: 0,
+    checkpointCount: 0,
+    suspendReason: null,
+    errorMessage: null,
+    forkedFrom: null,
+    stoppedAtMs: null,
+    inbox: [],
+    conversation: [],
+    conversationEpoch: 0,
+    turnCount: 0,
+    recentToolCalls: [],
+    loopWarnings: 0,
+    tokenSamples: [],
+    children: new Map(),
+  };
+}
+
+/** The only way a record changes state: checks the transition table, throws a conflict if illegal. */
+export function transition(agent: AgentRecord, to: AgentState): AgentState {
+  const from = agent.state;
+  if (!canTransition(from, to)) {
+    throw conflict(`agent ${agent.path} is ${describeState(agent)}; it cannot become ${to}`);
+  }
+  agent.state = to;
+  if (to !== 'suspended') {
+    agent.suspendReason = null;
+    if (to !== 'dead' && to !== 'terminating') agent.errorMessage = null;
+  }
+  return from;
+}
+
+export function describeState(agent: AgentRecord): string {
+  return agent.state === 'suspended' && agent.suspendReason ? `suspended (${agent.suspendReason})` : agent.state;
+}

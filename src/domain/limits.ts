@@ -1,0 +1,26 @@
+/** Every hard limit of the protocol, in one place (documented in the README's "Limits" table). */
+export const LIMITS = {
+  idMaxLength: 64,
+  pathMaxLength: 1024,
+  goalMaxChars: 20_000,
+  guidanceMaxChars: 20_000,
+  messageMaxChars: 100_000,
+  reasonMaxChars: 1_000,
+  modelNameMaxChars: 128,
+  toolsMaxCount: 32,
+  metadataMaxKeys: 32,
+  bodyMaxBytes: 1024 * 1024,
+  /** Pending messages + guidance an agent may hold before new ones are refused (429). */
+  inboxMaxItems: 1_000,
+  /** Log entries per agent kept in memory for `/log` replay. */
+  logEntriesPerAgent: 500,
+  /** Events kept in memory for `Last-Event-ID` replay across all streams. */
+  replayBufferEvents: 50_000,
+  /** Events an SSE client may have queued while its socket is not draining; past it the stream is closed. */
+  sseClientQueueEvents: 5_000,
+} as const;
+
+/** Path segments that name an action, so they can never be agent ids. */
+export const ACTION_WORDS = [
+  'observe', 'log', 'checkpoint', 'checkpoints', 'fork', 'restart', 'suspend', 'resume', 'message',
+] as const;

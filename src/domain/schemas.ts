@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { AGENT_STATES } from './states.js';
+import { ACTION_WORDS, LIMITS } from './limits.js';
+
+/**
+ * One set of zod schemas drives request validation, the TypeScript types and the OpenAPI document.
+ * Request bodies are strict: an unknown field is a 400 naming it, so a typo never silently does nothing.
+ */
+export const agentIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/, 'ids are 1-64 of [A-Za-z0-9_.-], not starting with "."')
+  .refine((id) => !(ACTION_WORDS as readonly string[]).includes(id), {
+    message: `an id cannot be an action word (${ACTION_WORDS.join(', ')})`,
+  })
+  .meta({ description: 'Agent id, unique among its siblings', example: 'researcher' });
+
+export const SUSPEND_REASONS = [
+  'budget_exceeded', 'drift_detected', 'loop_detected', 'depth_exceeded', 'manual', 'execution_error',
+] as const;
+export const suspendReasonSchema = z.enum(SUSPEND_REASONS);
+export type SuspendReason = z.infer<typeof suspendReasonSchema>;
+
+export const stateSchema = z.enum(AGENT_STATES);
+
+const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+export const specSchema = z.strictObject({
+  goal: z.string().trim().min(1).max(LIMITS.goalMaxChars).meta({ description: 'What the agent works towards' }),
+  model: z.string().min(1).max(LIMITS.modelNameMaxChars).default('claude-sonnet-4-6'),
+  tools: z.array(z.string().min(1).max(64)).max(LIMITS.toolsMaxCount).default([]),
+  schedule: z.string().max(200).nullable().default(null)
+    .meta({ description: 'Cron expression (5 or 6 fields); the agent is woken on each tick when idle' }),
+});
+export type AgentSpec = z.infer<typeof specSchema>;
+
+export const budgetSchema = z.strictObject({
+  max_tokens_per_hour: positiveInt.nullable().default(null),
+  max_total_tokens: positiveInt.nullable().default(null),
+  max_runtime_seconds: positiveInt.nullable().default(null),
+});
+
+export const policySchema = z.strictObject({
+  restart: z.enum(['never', 'on_failure', 'always']).default('on_failure'),
+  supervision: z.enum(['one_for_one', 'one_for_all', 'escalate']).default('one_for_one'),
+  max_restarts: z.number().int().min(0).max(1000).default(3),
+  budget: budgetSchema.default({ max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null }),
+  drift_threshold: z.number().min(0).max(1).default(0.4),
+  max_children: z.number().int().min(0).max(10_000).default(10),
+  max_depth: z.number().int().min(0).max(64).default(3),
+  repeatable_tools: z.array(z.string().min(1).max(64)).max(LIMITS.toolsMaxCount).default([])
+    .meta({ description: 'Tools that may legitimately repeat with the same input (polling); loop detection ignores them' }),
+});
+export type AgentPolicy = z.infer<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+
+export const healthSchema = z.object({
+  coherence: z.number(),
+  drift: z.number(),
+  token_rate: z.number().meta({ description: 'Tokens used in the last hour' }),
+  tokens_total: z.number(),
+  loops_detected: z.number(),
+  last_check: z.string().nullable(),
+});
+export type AgentHealth = z.infer<typeof healthSchema>;
+
+const nodeFields = {
+  id: z.string(),
+  path: z.string(),
+  state: stateSchema,
+  spec: specSchema,
+  policy: policySchema,
+  health: healthSchema,
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  uptime: z.number().meta({ description: 'Seconds since the agent last started' }),
+  restart_count: z.number(),
+  checkpoints: z.number(),
+  suspend_reason: suspendReasonSchema.optional(),
+  error_message: z.string().optional(),
+  forked_from: z.object({ path: z.string(), checkpoint: z.string() }).optional(),
+  children_count: z.number().optional().meta({ description: 'Set when children were cut by ?depth=' }),
+};
+export interface AgentNodeJson extends z.infer<z.ZodObject<typeof nodeFields>> { children: AgentNodeJson[] }
+export const agentNodeSchema: z.ZodType<AgentNodeJson> = z
+  .object({ ...nodeFields, children: z.array(z.lazy(() => agentNodeSchema)) })
+  .meta({ id: 'AgentNode' });
+
+export const spawnBodySchema = z.strictObject({
+  id: agentIdSchema.optional(),
+  spec: specSchema,
+  policy: policySchema.optional(),
+});
+export type SpawnBody = z.infer<typeof spawnBodySchema>;
+
+const reasonText = z.string().max(LIMITS.reasonMaxChars);
+
+export const guidanceBodySchema = z.strictObject({
+  guidance: z.string().trim().min(1).max(LIMITS.guidanceMaxChars),
+  reason: reasonText.optional(),
+});
+export const suspendBodySchema = z.strictObject({
+  reason: suspendReasonSchema.default('manual'),
+  detail: reasonText.optional(),
+});
+export const resumeBodySchema = z.strictObject({
+  guidance: z.string().trim().min(1).max(LIMITS.guidanceMaxChars).optional()
+    .meta({ description: 'Guidance delivered at the first model call after resuming (steer while suspended)' }),
+});
+export const messageBodySchema = z.strictObject({
+  content: z.string().min(1).max(LIMITS.messageMaxChars),
+  channel: z.string().max(64).optional(),
+  kind: z.string().max(64).optional(),
+  metadata: z.record(z.string().max(64), z.unknown())
+    .refine((m) => Object.keys(m).length <= LIMITS.metadataMaxKeys, `at most ${LIMITS.metadataMaxKeys} metadata keys`)
+    .optional(),
+});
+export type MessageBody = z.infer<typeof messageBodySchema>;
+export const forkBodySchema = z.strictObject({
+  id: agentIdSchema.optional(),
+  checkpoint: z.string().max(128).optional(),
+});
+export const restartBodySchema = z.strictObject({ reason: reasonText.optional() });
+export const checkpointBodySchema = z.strictObject({ label: z.string().max(200).optional() });

@@ -1,0 +1,102 @@
+import type { AgentRecord } from './agent.js';
+import { badRequest, conflict, notFound, policyViolation } from './errors.js';
+import { LIMITS } from './limits.js';
+import { isLive } from './states.js';
+
+/**
+ * The path-addressed tree: lookup by path in O(1), roots in spawn order, spawn limits, cascade order.
+ */
+export class AgentTree {
+  private readonly byPath = new Map<string, AgentRecord>();
+  readonly roots = new Map<string, AgentRecord>();
+
+  get size(): number {
+    return this.byPath.size;
+  }
+
+  find(path: string): AgentRecord | undefined {
+    return this.byPath.get(path);
+  }
+
+  get(path: string): AgentRecord {
+    const agent = this.byPath.get(path);
+    if (!agent) throw notFound(`agent ${path}`);
+    return agent;
+  }
+
+  all(): IterableIterator<AgentRecord> {
+    return this.byPath.values();
+  }
+
+  /** Ancestors from the parent up to the root. */
+  *ancestors(agent: AgentRecord): Generator<AgentRecord> {
+    let path = agent.parentPath;
+    while (path !== null) {
+      const ancestor = this.get(path);
+      yield ancestor;
+      path = ancestor.parentPath;
+    }
+  }
+
+  /**
+   * Refuses a spawn that breaks a limit. `max_depth` bounds a whole subtree: for every ancestor A of the new agent,
+   * its depth below A must be less than A's max_depth. (The seed checked only the parent's, so a deep policy
+   * further down could escape a shallow one above.)
+   */
+  checkSpawn(parentPath: string | null, id: string): AgentRecord | null {
+    const siblings = parentPath === null ? this.roots : this.get(parentPath).children;
+    const path = parentPath === null ? id : `${parentPath}/${id}`;
+    if (path.length > LIMITS.pathMaxLength) throw badRequest(`path longer than ${LIMITS.pathMaxLength} characters`);
+    if (siblings.has(id)) throw conflict(`an agent ${path} already exists`);
+    if (parentPath === null) return null;
+    const parent = this.get(parentPath);
+    if (!isLive(parent.state)) throw conflict(`parent ${parent.path} is ${parent.state}; it cannot have new children`);
+    const liveChildren = [...parent.children.values()].filter((c) => isLive(c.state)).length;
+    if (liveChildren >= parent.policy.max_children) {
+      throw policyViolation(`max_children: ${parent.path} already has ${liveChildren} of ${parent.policy.max_children} children`);
+    }
+    const newDepth = parent.depth + 1;
+    for (const ancestor of [parent, ...this.ancestors(parent)]) {
+      const below = newDepth - ancestor.depth;
+      if (below > ancestor.policy.max_depth) {
+        throw policyViolation(
+          `max_depth: ${path} would be ${below} levels below ${ancestor.path}, whose max_depth is ${ancestor.policy.max_depth}`,
+        );
+      }
+    }
+    return parent;
+  }
+
+  insert(agent: AgentRecord): void {
+    const siblings = agent.parentPath === null ? this.roots : this.get(agent.parentPath).children;
+    siblings.set(agent.id, agent);
+    this.byPath.set(agent.path, agent);
+  }
+
+  /** Removes an agent and its whole subtree. */
+  remove(agent: AgentRecord): void {
+    for (const child of [...agent.children.values()]) this.remove(child);
+    const siblings = agent.parentPath === null ? this.roots : this.find(agent.parentPath)?.children;
+    siblings?.delete(agent.id);
+    this.byPath.delete(agent.path);
+  }
+
+  /** The subtree in post-order: children before their parent, the order terminations cascade in. */
+  postOrder(agent: AgentRecord): AgentRecord[] {
+    const out: AgentRecord[] = [];
+    const visit = (node: AgentRecord) => {
+      for (const child of node.children.values()) visit(child);
+      out.push(node);
+    };
+    visit(agent);
+    return out;
+  }
+
+  /** A fresh id not yet used among the siblings: `base`, `base-2`, `base-3`, … */
+  uniqueId(parentPath: string | null, base: string): string {
+    const siblings = parentPath === null ? this.roots : this.get(parentPath).children;
+    const stem = base.slice(0, LIMITS.idMaxLength - 6);
+    if (!siblings.has(stem)) return stem;
+    for (let n = 2; ; n++) if (!siblings.has(`${stem}-${n}`)) return `${stem}-${n}`;
+  }
+}

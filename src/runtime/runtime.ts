@@ -1,0 +1,269 @@
+import { newAgentRecord, transition, type AgentRecord, type Checkpoint, type InboxItem } from '../domain/agent.js';
+import { conflict, notFound, policyViolation, queueFull } from '../domain/errors.js';
+import { LIMITS } from '../domain/limits.js';
+import { policySchema, type AgentSpec, type MessageBody, type SpawnBody, type SuspendReason } from '../domain/schemas.js';
+import { isActive, isLive, type AgentState } from '../domain/states.js';
+import { AgentTree } from '../domain/tree.js';
+import type { EventBus } from '../events/bus.js';
+import type { Store } from '../store/store.js';
+import { idleDriver, type AgentDriver } from './driver.js';
+import { idFromGoal } from './ids.js';
+
+export interface RuntimeDeps {
+  bus: EventBus;
+  store: Store;
+  clock?: () => number;
+  /** Extra checks of a spec at spawn (known tools, a valid schedule); throws a domain error. */
+  validateSpec?: (spec: AgentSpec) => void;
+  /** The most agents the tree may hold, dead ones included (AUTON_MAX_AGENTS). */
+  maxAgents?: number;
+}
+
+/** Who asked for a change, for the agent's log. */
+export interface Actor {
+  by?: string;
+  reason?: string;
+}
+
+/**
+ * The control plane: every operation on the tree goes through here. It decides nothing about legality itself
+ * (the transition table and the tree's limits do), records an event for every change, queues it for the store,
+ * and tells the driver to start, wake or halt work.
+ */
+export class Runtime {
+  readonly tree = new AgentTree();
+  readonly bus: EventBus;
+  readonly store: Store;
+  readonly clock: () => number;
+  driver: AgentDriver = idleDriver;
+  private readonly validateSpec: (spec: AgentSpec) => void;
+  private readonly maxAgents: number;
+
+  constructor(deps: RuntimeDeps) {
+    this.bus = deps.bus;
+    this.store = deps.store;
+    this.clock = deps.clock ?? Date.now;
+    this.validateSpec = deps.validateSpec ?? (() => {});
+    this.maxAgents = deps.maxAgents ?? 10_000;
+  }
+
+  get(path: string): AgentRecord {
+    return this.tree.get(path);
+  }
+
+  emit(agent: AgentRecord, type: string, data: Record<string, unknown> = {}): void {
+    this.bus.publish(agent.path, type, data);
+  }
+
+  save(agent: AgentRecord): void {
+    this.store.saveAgent(agent);
+  }
+
+  /** Moves an agent to a new state (legal per the table, or a conflict), records and saves it. */
+  move(agent: AgentRecord, to: AgentState, data: Record<string, unknown> = {}): void {
+    const from = transition(agent, to);
+    this.emit(agent, 'state_change', { from, to, ...data });
+    this.save(agent);
+  }
+
+  spawn(parentPath: string | null, body: SpawnBody, actor: Actor = {}): AgentRecord {
+    this.validateSpec(body.spec);
+    const id = body.id ?? this.tree.uniqueId(parentPath, idFromGoal(body.spec.goal));
+    const parent = this.checkSpawn(parentPath, id);
+    const agent = newAgentRecord({
+      id, parentPath, depth: parent ? parent.depth + 1 : 0,
+      spec: body.spec, policy: body.policy ?? policySchema.parse({}), nowMs: this.clock(),
+    });
+    this.tree.insert(agent);
+    this.emit(agent, 'spawned', { spec: agent.spec, policy: agent.policy, ...actorData(actor) });
+    this.move(agent, 'running');
+    this.driver.activate(agent);
+    return agent;
+  }
+
+  /** Terminates an agent and its whole subtree, children first; `purge` also removes them from the tree. */
+  terminate(path: string, options: { purge?: boolean } & Actor = {}): AgentRecord {
+    const agent = this.get(path);
+    if (agent.state === 'dead' && !options.purge) throw conflict(`agent ${path} is already dead`);
+    for (const node of this.tree.postOrder(agent)) {
+      if (node.state === 'dead') continue;
+      this.driver.halt(node);
+      this.move(node, 'terminating', actorData(options));
+      node.stoppedAtMs = this.clock();
+      this.move(node, 'dead');
+      this.emit(node, 'terminated', node === agent ? actorData(options) : { cascade_from: path });
+    }
+    if (options.purge) {
+      for (const node of this.tree.postOrder(agent)) {
+        this.emit(node, 'purged', {});
+        this.store.deleteAgent(node.path);
+        this.bus.history.forget(node.path);
+      }
+      this.tree.remove(agent);
+    }
+    return agent;
+  }
+
+  /** Queues operator guidance for the agent's next model call (the seed's "correct"). */
+  guide(path: string, text: string, actor: Actor = {}): AgentRecord {
+    const agent = this.get(path);
+    if (!isActive(agent.state)) throw conflict(`agent ${path} is ${agent.state}; guidance goes to a running or idle agent (resume a suspended one with {"guidance"})`);
+    this.enqueue(agent, { kind: 'guidance', text });
+    if (agent.state !== 'correcting') this.move(agent, 'correcting');
+    this.emit(agent, 'correction', { guidance: text, ...actorData(actor) });
+    this.driver.wake(agent);
+    return agent;
+  }
+
+  message(path: string, body: MessageBody, from?: string): AgentRecord {
+    const agent = this.get(path);
+    if (!isLive(agent.state)) throw conflict(`agent ${path} is ${agent.state}; it cannot receive messages`);
+    const item: InboxItem = { kind: 'message', content: body.content };
+    if (body.channel) item.channel = body.channel;
+    if (body.kind) item.messageKind = body.kind;
+    if (body.metadata) item.metadata = body.metadata;
+    if (from) item.from = from;
+    this.enqueue(agent, item);
+    this.emit(agent, 'message', { content: body.content, channel: body.channel ?? null, kind: body.kind ?? null, from: from ?? null });
+    if (isActive(agent.state)) this.driver.wake(agent);
+    return agent;
+  }
+
+  suspend(path: string, reason: SuspendReason, detail?: string, actor: Actor = {}): AgentRecord {
+    const agent = this.get(path);
+    if (agent.state === 'suspended') throw conflict(`agent ${path} is already suspended (${agent.suspendReason})`);
+    const from = transition(agent, 'suspended'); // a conflict for dead/terminating, before anything changes
+    agent.suspendReason = reason;
+    if (reason === 'execution_error' && detail) agent.errorMessage = detail;
+    this.driver.halt(agent);
+    this.emit(agent, 'state_change', { from, to: 'suspended', reason });
+    this.emit(agent, 'suspended', { reason, detail: detail ?? null, ...actorData(actor) });
+    this.save(agent);
+    return agent;
+  }
+
+  resume(path: string, guidance?: string, actor: Actor = {}): AgentRecord {
+    const agent = this.get(path);
+    if (agent.state !== 'suspended') throw conflict(`agent ${path} is ${agent.state}; only a suspended agent can be resumed`);
+    if (guidance) this.enqueue(agent, { kind: 'guidance', text: guidance });
+    agent.loopWarnings = 0;
+    agent.recentToolCalls = [];
+    this.move(agent, 'running', actorData(actor));
+    this.emit(agent, 'resumed', { guidance: guidance ?? null, ...actorData(actor) });
+    this.driver.activate(agent);
+    return agent;
+  }
+
+  checkpoint(path: string, label?: string): Checkpoint {
+    const agent = this.get(path);
+    agent.checkpointCount += 1;
+    const checkpoint: Checkpoint = {
+      id: `cp-${agent.checkpointCount}`,
+      path,
+      timestamp: new Date(this.clock()).toISOString(),
+      state: agent.state,
+      turns: agent.turnCount,
+      conversation: structuredClone(agent.conversation),
+      health: { ...agent.health },
+    };
+    if (label) checkpoint.label = label;
+    this.store.saveCheckpoint(checkpoint);
+    this.emit(agent, 'checkpoint', { checkpoint: checkpoint.id, turns: checkpoint.turns, label: label ?? null });
+    this.save(agent);
+    return checkpoint;
+  }
+
+  checkpoints(path: string): Checkpoint[] {
+    this.get(path);
+    return this.store.listCheckpoints(path);
+  }
+
+  private findCheckpoint(agent: AgentRecord, id?: string): Checkpoint | undefined {
+    if (id) {
+      const checkpoint = this.store.loadCheckpoint(agent.path, id);
+      if (!checkpoint) throw notFound(`checkpoint ${id} of ${agent.path}`);
+      return checkpoint;
+    }
+    return this.store.listCheckpoints(agent.path).at(-1);
+  }
+
+  /** A new sibling with the same spec and policy, continuing from a checkpoint's conversation. */
+  fork(path: string, options: { id?: string; checkpoint?: string } = {}): AgentRecord {
+    const source = this.get(path);
+    const checkpoint = this.findCheckpoint(source, options.checkpoint);
+    if (!checkpoint) throw policyViolation(`agent ${path} has no checkpoint to fork from; POST ${path}/checkpoint first`);
+    const id = options.id ?? this.tree.uniqueId(source.parentPath, `${source.id}-fork`);
+    const forked = this.spawnCopy(source, id, checkpoint);
+    this.emit(source, 'forked', { to: forked.path, checkpoint: checkpoint.id });
+    return forked;
+  }
+
+  private spawnCopy(source: AgentRecord, id: string, checkpoint: Checkpoint): AgentRecord {
+    const parent = this.checkSpawn(source.parentPath, id);
+    const agent = newAgentRecord({
+      id, parentPath: source.parentPath, depth: parent ? parent.depth + 1 : 0,
+      spec: structuredClone(source.spec), policy: structuredClone(source.policy), nowMs: this.clock(),
+    });
+    agent.conversation = structuredClone(checkpoint.conversation);
+    agent.conversationEpoch += 1;
+    agent.turnCount = checkpoint.turns;
+    agent.forkedFrom = { path: source.path, checkpoint: checkpoint.id };
+    this.tree.insert(agent);
+    this.emit(agent, 'spawned', { spec: agent.spec, policy: agent.policy, forked_from: agent.forkedFrom });
+    this.move(agent, 'running');
+    this.driver.activate(agent);
+    return agent;
+  }
+
+  /**
+   * Restarts an agent from its latest checkpoint (or fresh without one), counting against max_restarts.
+   * Used by operators and by supervision alike.
+   */
+  restart(path: string, actor: Actor & { cause?: string } = {}): AgentRecord {
+    const agent = this.get(path);
+    if (agent.restartCount >= agent.policy.max_restarts) {
+      throw policyViolation(`max_restarts: ${path} has been restarted ${agent.restartCount} of ${agent.policy.max_restarts} times`);
+    }
+    this.driver.halt(agent);
+    this.move(agent, 'spawning', actorData(actor));
+    const checkpoint = this.store.listCheckpoints(path).at(-1);
+    agent.conversation = checkpoint ? structuredClone(checkpoint.conversation) : [];
+    agent.conversationEpoch += 1;
+    agent.turnCount = checkpoint ? checkpoint.turns : 0;
+    agent.inbox = [];
+    agent.recentToolCalls = [];
+    agent.loopWarnings = 0;
+    agent.restartCount += 1;
+    agent.startedAtMs = this.clock();
+    this.emit(agent, 'restarted', {
+      restart_count: agent.restartCount, from_checkpoint: checkpoint?.id ?? null, cause: actor.cause ?? 'operator', ...actorData(actor),
+    });
+    this.move(agent, 'running');
+    this.driver.activate(agent);
+    return agent;
+  }
+
+  private checkSpawn(parentPath: string | null, id: string): AgentRecord | null {
+    const parent = this.tree.checkSpawn(parentPath, id);
+    if (this.tree.size >= this.maxAgents) {
+      throw policyViolation(`the tree already holds ${this.tree.size} agents (AUTON_MAX_AGENTS is ${this.maxAgents}); purge dead ones first`);
+    }
+    return parent;
+  }
+
+  private enqueue(agent: AgentRecord, item: InboxItem): void {
+    if (agent.inbox.length >= LIMITS.inboxMaxItems) {
+      throw queueFull(`agent ${agent.path} already has ${agent.inbox.length} undelivered messages`);
+    }
+    agent.inbox.push(item);
+    this.save(agent);
+  }
+}
+
+function actorData(actor: Actor): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  if (actor.by) data.by = actor.by;
+  if (actor.reason) data.reason = actor.reason;
+  return data;
+}
+

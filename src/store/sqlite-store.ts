@@ -1,0 +1,210 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AgentRecord, Checkpoint, ConversationTurn } from '../domain/agent.js';
+import type { AgentEvent } from '../events/types.js';
+import { decodeAgent, encodeAgent } from './record-codec.js';
+import { SCHEMA_SQL } from './schema.js';
+import type { Store, StoredState } from './store.js';
+
+export interface SqliteStoreOptions {
+  /** Events kept in the database; older ones are pruned (never a checkpoint: those are stored whole). */
+  eventsRetained: number;
+  /** Events loaded into memory at start for replay. */
+  eventsLoadedAtStart: number;
+  /** Conversation turns per agent loaded into memory at start (older ones stay on disk). */
+  turnsLoadedAtStart: number;
+}
+
+type Op =
+  | { kind: 'agent'; agent: AgentRecord }
+  | { kind: 'delete'; path: string }
+  | { kind: 'event'; event: AgentEvent }
+  | { kind: 'checkpoint'; checkpoint: Checkpoint };
+
+/**
+ * SQLite in WAL mode. Writes are queued and committed together once per event-loop turn (group commit): every
+ * request handled in that turn is durable after one transaction, and `flush()` resolves then. synchronous=NORMAL
+ * in WAL survives a killed process; set AUTON_DB_SYNC=full to survive power loss too.
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private queue: Op[] = [];
+  private readonly pendingAgents = new Set<string>();
+  private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+  private healthy = true;
+  /** What of each agent's conversation is on disk: its epoch and how many turns. */
+  private readonly persistedTurns = new Map<string, { epoch: number; count: number; base: number }>();
+  private readonly checkpointIndex = new Map<string, Checkpoint[]>();
+  private eventsSincePrune = 0;
+  private readonly stmt;
+
+  constructor(file: string, private readonly options: SqliteStoreOptions, sync: 'normal' | 'full' = 'normal') {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(SCHEMA_SQL);
+    this.stmt = {
+      upsertAgent: this.db.prepare('INSERT INTO agents (path, json) VALUES (?, ?) ON CONFLICT(path) DO UPDATE SET json = excluded.json'),
+      deleteAgent: this.db.prepare('DELETE FROM agents WHERE path = ?'),
+      deleteTurns: this.db.prepare('DELETE FROM turns WHERE path = ?'),
+      deleteCheckpoints: this.db.prepare('DELETE FROM checkpoints WHERE path = ?'),
+      insertTurn: this.db.prepare('INSERT OR REPLACE INTO turns (path, seq, json) VALUES (?, ?, ?)'),
+      insertEvent: this.db.prepare('INSERT INTO events (id, path, type, ts, json) VALUES (?, ?, ?, ?, ?)'),
+      insertCheckpoint: this.db.prepare('INSERT OR REPLACE INTO checkpoints (path, id, ts, json) VALUES (?, ?, ?, ?)'),
+      pruneEvents: this.db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?'),
+    };
+  }
+
+  saveAgent(agent: AgentRecord): void {
+    if (this.pendingAgents.has(agent.path)) return; // already queued; written as it is at commit time
+    this.pendingAgents.add(agent.path);
+    this.push({ kind: 'agent', agent });
+  }
+
+  deleteAgent(path: string): void {
+    this.pendingAgents.delete(path);
+    this.checkpointIndex.delete(path);
+    this.push({ kind: 'delete', path });
+  }
+
+  appendEvent(event: AgentEvent): void {
+    this.push({ kind: 'event', event });
+  }
+
+  saveCheckpoint(checkpoint: Checkpoint): void {
+    const list = this.checkpointIndex.get(checkpoint.path) ?? [];
+    list.push(checkpoint);
+    this.checkpointIndex.set(checkpoint.path, list);
+    this.push({ kind: 'checkpoint', checkpoint });
+  }
+
+  listCheckpoints(path: string): Checkpoint[] {
+    return this.checkpointIndex.get(path) ?? [];
+  }
+
+  loadCheckpoint(path: string, id: string): Checkpoint | undefined {
+    return this.listCheckpoints(path).find((c) => c.id === id);
+  }
+
+  eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] {
+    const sql = scope === 'self'
+      ? 'SELECT id, path, type, ts, json FROM events WHERE id > ? AND path = ? ORDER BY id LIMIT ?'
+      : "SELECT id, path, type, ts, json FROM events WHERE id > ? AND (path = ? OR (path >= ? AND path < ?)) ORDER BY id LIMIT ?";
+    const rows = scope === 'self'
+      ? this.db.prepare(sql).all(afterId, path, limit)
+      : this.db.prepare(sql).all(afterId, path, `${path}/`, `${path}0`, limit);
+    return (rows as EventRow[]).map(eventFromRow);
+  }
+
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  isHealthy(): boolean {
+    return this.healthy && this.db.open;
+  }
+
+  private push(op: Op): void {
+    this.queue.push(op);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.commit());
+    }
+  }
+
+  /** Writes everything queued in one transaction, then answers every waiter. */
+  commit(): void {
+    this.scheduled = false;
+    const ops = this.queue;
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    this.pendingAgents.clear();
+    try {
+      if (ops.length > 0 && this.db.open) this.db.transaction(() => ops.forEach((op) => this.apply(op)))();
+      if (this.eventsSincePrune > 10_000) {
+        this.eventsSincePrune = 0;
+        this.stmt.pruneEvents.run(this.options.eventsRetained);
+      }
+      this.healthy = true;
+      for (const w of waiters) w.resolve();
+    } catch (error) {
+      this.healthy = false;
+      for (const w of waiters) w.reject(error);
+    }
+  }
+
+  private apply(op: Op): void {
+    switch (op.kind) {
+      case 'agent':
+        this.stmt.upsertAgent.run(op.agent.path, encodeAgent(op.agent));
+        this.writeTurns(op.agent);
+        return;
+      case 'delete':
+        this.stmt.deleteAgent.run(op.path);
+        this.stmt.deleteTurns.run(op.path);
+        this.stmt.deleteCheckpoints.run(op.path);
+        this.persistedTurns.delete(op.path);
+        return;
+      case 'event':
+        this.eventsSincePrune++;
+        this.stmt.insertEvent.run(op.event.id, op.event.path, op.event.type, op.event.timestamp, JSON.stringify(op.event.data));
+        return;
+      case 'checkpoint':
+        this.stmt.insertCheckpoint.run(op.checkpoint.path, op.checkpoint.id, op.checkpoint.timestamp, JSON.stringify(op.checkpoint));
+    }
+  }
+
+  /** Appends new turns; rewrites the conversation when it was replaced (a new epoch). */
+  private writeTurns(agent: AgentRecord): void {
+    const known = this.persistedTurns.get(agent.path);
+    const turns = agent.conversation;
+    let start = 0;
+    if (!known || known.epoch !== agent.conversationEpoch) this.stmt.deleteTurns.run(agent.path);
+    else start = known.count;
+    for (let i = start; i < turns.length; i++) this.stmt.insertTurn.run(agent.path, i, JSON.stringify(turns[i]));
+    this.persistedTurns.set(agent.path, { epoch: agent.conversationEpoch, count: turns.length, base: 0 });
+  }
+
+  load(): StoredState {
+    const agents = (this.db.prepare('SELECT json FROM agents').all() as Array<{ json: string }>).map((r) => decodeAgent(r.json));
+    agents.sort((a, b) => a.depth - b.depth);
+    const byPath = new Map(agents.map((a) => [a.path, a]));
+    const turnRows = this.db.prepare(
+      'SELECT path, seq, json FROM (SELECT path, seq, json, ROW_NUMBER() OVER (PARTITION BY path ORDER BY seq DESC) AS n FROM turns) WHERE n <= ? ORDER BY path, seq',
+    ).all(this.options.turnsLoadedAtStart) as Array<{ path: string; seq: number; json: string }>;
+    for (const row of turnRows) byPath.get(row.path)?.conversation.push(JSON.parse(row.json) as ConversationTurn);
+    for (const agent of agents) this.persistedTurns.set(agent.path, { epoch: agent.conversationEpoch, count: agent.conversation.length, base: 0 });
+    for (const row of this.db.prepare('SELECT json FROM checkpoints ORDER BY rowid').all() as Array<{ json: string }>) {
+      const checkpoint = JSON.parse(row.json) as Checkpoint;
+      const list = this.checkpointIndex.get(checkpoint.path) ?? [];
+      list.push(checkpoint);
+      this.checkpointIndex.set(checkpoint.path, list);
+    }
+    const events = (this.db.prepare('SELECT * FROM (SELECT id, path, type, ts, json FROM events ORDER BY id DESC LIMIT ?) ORDER BY id')
+      .all(this.options.eventsLoadedAtStart) as EventRow[]).map(eventFromRow);
+    const bounds = this.db.prepare('SELECT MIN(id) AS first, MAX(id) AS last FROM events').get() as { first: number | null; last: number | null };
+    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'last_event_id'").get() as { value: number } | undefined;
+    return {
+      agents, checkpoints: [], events,
+      lastEventId: Math.max(bounds.last ?? 0, meta?.value ?? 0),
+      firstRetainedEventId: bounds.first ?? (bounds.last ?? 0) + 1,
+    };
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.commit();
+    this.db.close();
+  }
+}
+
+interface EventRow { id: number; path: string; type: string; ts: string; json: string }
+
+function eventFromRow(row: EventRow): AgentEvent {
+  return { id: row.id, path: row.path, type: row.type, timestamp: row.ts, data: JSON.parse(row.json) as Record<string, unknown> };
+}

@@ -1,0 +1,259 @@
+/**
+ * A real HTTP server impersonating the Anthropic Messages API (`POST /v1/messages`)
+ * well enough for the real `@anthropic-ai/sdk` to talk to it, both non-streaming and
+ * streaming (SSE). Point the SDK at it with
+ * `new Anthropic({ apiKey: 'test-key', baseURL: fake.url, maxRetries: 0 })`.
+ *
+ * Replies are scripted: `enqueue()` (FIFO) first, then `setHandler()`, else a text "ok".
+ * Built for speed too (benchmarks): keep-alive, no logging, each reply written in one go.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Anthropic from '@anthropic-ai/sdk';
+
+export type FakeUsage = { input_tokens: number; output_tokens: number };
+export type FakeToolCall = { name: string; input: Record<string, unknown>; id?: string };
+export type FakeReply =
+  | { kind: 'text'; text: string; usage?: FakeUsage; delayMs?: number }
+  | { kind: 'tool_use'; name: string; input: Record<string, unknown>; id?: string; text?: string; usage?: FakeUsage; delayMs?: number }
+  // several tool_use blocks in one reply:
+  | { kind: 'tool_uses'; calls: FakeToolCall[]; usage?: FakeUsage; delayMs?: number }
+  | { kind: 'error'; status: number; type?: string; message?: string; retryAfterSeconds?: number; delayMs?: number }
+  | { kind: 'hang' }; // never answers; the connection stays open until the client aborts (or close())
+
+/** The parsed JSON body as the SDK sends it (raw requests are not validated). */
+export type MessagesRequestBody = Anthropic.MessageCreateParams;
+
+export interface RecordedRequest {
+  body: MessagesRequestBody;
+  headers: Record<string, string | string[] | undefined>;
+  /** True if the client closed the connection before we answered. */
+  aborted: boolean;
+}
+
+export interface FakeMessagesApi {
+  /** e.g. http://127.0.0.1:PORT — pass as `baseURL`. */
+  readonly url: string;
+  /** Every authenticated, well-formed request to /v1/messages, in arrival order (one per reply). */
+  readonly requests: RecordedRequest[];
+  enqueue(...replies: FakeReply[]): void;
+  setHandler(handler: (req: RecordedRequest) => FakeReply | Promise<FakeReply>): void;
+  setLatency(ms: number): void;
+  waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+type ContentReply = Extract<FakeReply, { kind: 'text' | 'tool_use' | 'tool_uses' }>;
+type Block = Anthropic.TextBlock | Anthropic.ToolUseBlock;
+type StreamEvent = Anthropic.RawMessageStreamEvent | { type: 'ping' };
+
+const DEFAULT_USAGE: FakeUsage = { input_tokens: 10, output_tokens: 5 };
+const DEFAULT_REPLY: FakeReply = { kind: 'text', text: 'ok' };
+const ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error',
+  413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
+};
+
+const runTag = randomBytes(4).toString('hex');
+let seq = 0;
+/** Unique ids shaped like the real ones: msg_…, toolu_…, req_…. */
+const nextId = (prefix: string): string => `${prefix}_01${runTag}${(++seq).toString(36).padStart(8, '0')}`;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Splits into pieces of at most `size` code points, as the real API streams text in chunks. */
+function chunks(text: string, size = 24): string[] {
+  return text.match(new RegExp(`[\\s\\S]{1,${size}}`, 'gu')) ?? [];
+}
+
+function toolBlock(call: FakeToolCall): Anthropic.ToolUseBlock {
+  return { type: 'tool_use', id: call.id ?? nextId('toolu'), name: call.name, input: call.input, caller: { type: 'direct' } };
+}
+
+function buildMessage(model: string, reply: ContentReply): Anthropic.Message {
+  const content: Block[] = [];
+  const text = reply.kind === 'text' ? reply.text : reply.kind === 'tool_use' ? reply.text : undefined;
+  if (text !== undefined) content.push({ type: 'text', text, citations: null });
+  if (reply.kind === 'tool_use') content.push(toolBlock(reply));
+  if (reply.kind === 'tool_uses') content.push(...reply.calls.map(toolBlock));
+  const { input_tokens, output_tokens } = reply.usage ?? DEFAULT_USAGE;
+  return {
+    id: nextId('msg'),
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn',
+    stop_sequence: null,
+    stop_details: null,
+    container: null,
+    diagnostics: null,
+    usage: {
+      input_tokens, output_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null,
+      server_tool_use: null, service_tier: 'standard', inference_geo: null, output_tokens_details: null, speed: null,
+    },
+  };
+}
+
+/** The SSE body for `message`: message_start, ping, per-block start/delta…/stop, message_delta, message_stop. */
+function sseBody(message: Anthropic.Message): string {
+  const events: StreamEvent[] = [
+    {
+      type: 'message_start',
+      message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 1 } },
+    },
+    { type: 'ping' },
+  ];
+  message.content.forEach((block, index) => {
+    if (block.type === 'text') {
+      events.push({ type: 'content_block_start', index, content_block: { ...block, text: '' } });
+      for (const text of chunks(block.text)) {
+        events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+      }
+    } else if (block.type === 'tool_use') {
+      events.push({ type: 'content_block_start', index, content_block: { ...block, input: {} } });
+      for (const partial_json of chunks(JSON.stringify(block.input))) {
+        events.push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } });
+      }
+    }
+    events.push({ type: 'content_block_stop', index });
+  });
+  const { stop_reason, stop_sequence, usage } = message;
+  events.push(
+    {
+      type: 'message_delta',
+      delta: { stop_reason, stop_sequence, stop_details: null, container: null },
+      usage: {
+        input_tokens: usage.input_tokens, output_tokens: usage.output_tokens, server_tool_use: null,
+        cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens_details: null,
+      },
+    },
+    { type: 'message_stop' },
+  );
+  return events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body), 'request-id': nextId('req') });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, status: number, type?: string, message?: string, retryAfterSeconds?: number): void {
+  const errorType = type ?? ERROR_TYPES[status] ?? 'api_error';
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+  const body = { type: 'error', error: { type: errorType, message: message ?? `fake ${errorType}` } };
+  send(res, status, JSON.stringify(body), headers);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
+  const requests: RecordedRequest[] = [];
+  const queue: FakeReply[] = [];
+  const waiters = new Set<() => void>();
+  let handler: ((req: RecordedRequest) => FakeReply | Promise<FakeReply>) | undefined;
+  let latencyMs = 0;
+  let closing = false;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'POST' || path !== '/v1/messages') {
+      req.resume();
+      return sendError(res, 404, 'not_found_error', `Not found: ${req.method} ${path}`);
+    }
+    const raw = await readBody(req);
+    // SDK 1.x sends even `apiKey` as `Authorization: Bearer …`; raw callers may use x-api-key.
+    if (!req.headers['x-api-key'] && !req.headers.authorization) {
+      return sendError(res, 401, 'authentication_error', 'x-api-key or authorization header is required');
+    }
+    let body: MessagesRequestBody;
+    try {
+      body = JSON.parse(raw) as MessagesRequestBody;
+    } catch {
+      return sendError(res, 400, 'invalid_request_error', 'Request body is not valid JSON');
+    }
+    const record: RecordedRequest = { body, headers: req.headers, aborted: false };
+    res.on('close', () => {
+      if (!res.writableEnded && !closing) record.aborted = true;
+    });
+    requests.push(record);
+    for (const wake of waiters) wake();
+
+    let reply: FakeReply;
+    try {
+      reply = queue.shift() ?? (handler ? await handler(record) : DEFAULT_REPLY);
+    } catch (err) {
+      return sendError(res, 500, 'api_error', `fake handler threw: ${String(err)}`);
+    }
+    if (reply.kind === 'hang') return;
+    const delay = latencyMs + (reply.delayMs ?? 0);
+    if (delay > 0) await sleep(delay);
+    if (res.destroyed) return;
+    if (reply.kind === 'error') {
+      return sendError(res, reply.status, reply.type, reply.message, reply.retryAfterSeconds);
+    }
+    const message = buildMessage(body.model, reply);
+    if (body.stream) {
+      send(res, 200, sseBody(message), { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    } else {
+      send(res, 200, JSON.stringify(message), { 'content-type': 'application/json' });
+    }
+  }
+
+  const server = createServer({ requestTimeout: 0, noDelay: true }, (req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 61_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    enqueue: (...replies) => void queue.push(...replies),
+    setHandler: (h) => void (handler = h),
+    setLatency: (ms) => void (latencyMs = ms),
+    waitForRequests(n, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (requests.length < n) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(requests.slice());
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`waitForRequests(${n}): only ${requests.length} request(s) after ${timeoutMs}ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    reset() {
+      queue.length = 0;
+      requests.length = 0;
+      handler = undefined;
+      latencyMs = 0;
+    },
+    close() {
+      closing = true;
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // includes hanging requests and idle keep-alive sockets
+      });
+    },
+  };
+}
