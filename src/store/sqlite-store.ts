@@ -89,7 +89,9 @@ export class SqliteStore implements Store {
     return this.listCheckpoints(path).find((c) => c.id === id);
   }
 
-  eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] {
+  eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] | 'gone' {
+    const first = (this.db.prepare('SELECT MIN(id) AS first FROM events').get() as { first: number | null }).first;
+    if (first !== null && first > afterId + 1) return 'gone';
     const sql = scope === 'self'
       ? 'SELECT id, path, type, ts, json FROM events WHERE id > ? AND path = ? ORDER BY id LIMIT ?'
       : "SELECT id, path, type, ts, json FROM events WHERE id > ? AND (path = ? OR (path >= ? AND path < ?)) ORDER BY id LIMIT ?";

@@ -21,8 +21,9 @@ export interface Store {
   saveCheckpoint(checkpoint: Checkpoint): void;
   loadCheckpoint(path: string, id: string): Checkpoint | undefined;
   listCheckpoints(path: string): Checkpoint[];
-  /** Events in a subtree (or of one agent) after a cursor, for replay beyond what memory keeps. */
-  eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[];
+  /** Events in a subtree (or of one agent) after a cursor, for replay beyond what memory keeps; `gone` when
+   * events after the cursor were already pruned. */
+  eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] | 'gone';
   load(): StoredState;
   flush(): Promise<void>;
   isHealthy(): boolean;

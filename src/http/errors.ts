@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { DomainError, type DomainErrorCode } from '../domain/errors.js';
+
+/** Domain error codes → HTTP status: the one place that knows. */
+const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  POLICY_VIOLATION: 422,
+  QUEUE_FULL: 429,
+};
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
+  409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+}
+
+export function errorBody(statusCode: number, message: string): ErrorBody {
+  return { statusCode, error: STATUS_TEXT[statusCode] ?? 'Error', message };
+}
+
+/** Seconds a client should wait after a 429 for a full inbox. */
+const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
+
+export function sendError(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
+  if (statusCode === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(QUEUE_FULL_RETRY_AFTER_SECONDS));
+  return reply.code(statusCode).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(statusCode, message)));
+}
+
+/** Fastify's error handler: typed domain errors, validation and framework errors all become `{statusCode, error, message}`. */
+export function handleError(error: FastifyError | DomainError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof DomainError) return sendError(reply, STATUS_BY_CODE[error.code], error.message);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext ?? 'request';
+    const details = error.validation.map((v) => {
+      const field = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+      return `${where}${field ? `.${field}` : ''}: ${v.message}`;
+    });
+    return sendError(reply, 400, details.join('; '));
+  }
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  if (status === 500) {
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, 500, 'internal error; see the daemon log');
+  }
+  return sendError(reply, status, error.message);
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+export const errorSchema = z
+  .object({ statusCode: z.number(), error: z.string(), message: z.string() })
+  .meta({ id: 'Error', description: 'Every error: the status, its name and what went wrong' });
+
+/** The error answers every operation may give, for the OpenAPI document. */
+export const errorResponses = {
+  400: errorSchema.describe('Malformed request: bad JSON, a wrong type or enum, an unknown field'),
+  404: errorSchema.describe('No such agent'),
+  409: errorSchema.describe('The agent is in a state that does not allow this, or the id is taken'),
+  422: errorSchema.describe('A policy limit: max_children, max_depth, max_restarts, no checkpoint'),
+  429: errorSchema.describe("The agent's inbox is full; retry after the retry-after header"),
+};
+
+export const openApiInfo = {
+  title: 'Auton',
+  description:
+    'A runtime for long-running autonomous LLM agents: a tree of agents addressed by path, with oversight and ' +
+    'supervision. Paths may be written with `/` or `%2F` between segments.',
+  version: '0.1.0',
+};

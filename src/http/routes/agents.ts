@@ -1,0 +1,103 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { toNodeJson } from '../../domain/node-json.js';
+import {
+  agentNodeSchema, guidanceBodySchema, messageBodySchema, restartBodySchema,
+  resumeBodySchema, spawnBodySchema, suspendBodySchema,
+} from '../../domain/schemas.js';
+import { agentPath } from '../agent-paths.js';
+import type { AppContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
+import { sendJson, sendNode } from '../reply.js';
+
+const pathParams = z.object({
+  path: z.string().min(1).meta({ description: 'Agent path, e.g. `researcher/summarizer` (or `researcher%2Fsummarizer`)' }),
+});
+const depthQuery = z.object({
+  depth: z.coerce.number().int().min(0).max(64).optional()
+    .meta({ description: 'Levels of children to include (0 = the node alone); cut nodes carry children_count' }),
+});
+const listQuery = depthQuery.extend({
+  limit: z.coerce.number().int().min(1).max(10_000).optional().meta({ description: 'Roots per page' }),
+  offset: z.coerce.number().int().min(0).optional().meta({ description: 'Roots to skip' }),
+});
+const node = { 200: agentNodeSchema, ...errorResponses };
+const created = { 201: agentNodeSchema, ...errorResponses };
+const tags = ['agents'];
+
+/** The tree and every lifecycle operation on it (spec: "Protocol"). */
+export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
+  const { runtime } = ctx;
+
+  app.get('/agents', {
+    schema: {
+      tags, summary: 'The whole tree (roots with their children nested)', querystring: listQuery,
+      response: { 200: z.object({ agents: z.array(agentNodeSchema), total: z.number() }), ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const { depth = Infinity, limit = Infinity, offset = 0 } = req.query;
+    const now = runtime.clock();
+    const agents = [];
+    let i = 0;
+    for (const root of runtime.tree.roots.values()) {
+      if (i++ < offset) continue;
+      if (agents.length >= limit) break;
+      agents.push(toNodeJson(root, now, { depth }));
+    }
+    return sendJson(reply, runtime, 200, { agents, total: runtime.tree.roots.size });
+  });
+
+  app.post('/agents', { schema: { tags, summary: 'Spawn a root agent', body: spawnBodySchema, response: created } },
+    async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(null, req.body)));
+
+  app.get('/agents/:path', { schema: { tags, summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
+    async (req, reply) => sendNode(reply, runtime, 200, runtime.get(agentPath(req.params.path)), req.query.depth));
+
+  app.post('/agents/:path', {
+    schema: { tags, summary: 'Spawn a child under the agent at path', params: pathParams, body: spawnBodySchema, response: created },
+  }, async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(agentPath(req.params.path), req.body)));
+
+  app.delete('/agents/:path', {
+    schema: {
+      tags, summary: 'Terminate the agent and its descendants (children first)', params: pathParams,
+      querystring: z.object({
+        purge: z.enum(['true', 'false']).optional().meta({ description: 'Also remove the subtree from the tree' }),
+        reason: z.string().max(1000).optional(),
+      }),
+      response: node,
+    },
+  }, async (req, reply) => {
+    const agent = runtime.terminate(agentPath(req.params.path), { purge: req.query.purge === 'true', reason: req.query.reason });
+    return sendNode(reply, runtime, 200, agent);
+  });
+
+  app.patch('/agents/:path', {
+    schema: { tags, summary: 'Correct: queue guidance for the next model call', params: pathParams, body: guidanceBodySchema, response: node },
+  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.guide(agentPath(req.params.path), req.body.guidance, { reason: req.body.reason })));
+
+  app.post('/agents/:path/suspend', {
+    schema: { tags, summary: 'Suspend with a typed reason (default manual)', params: pathParams, body: suspendBodySchema.nullish(), response: node },
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    return sendNode(reply, runtime, 200, runtime.suspend(path, req.body?.reason ?? 'manual', req.body?.detail, { by: 'operator' }));
+  });
+
+  app.post('/agents/:path/resume', {
+    schema: { tags, summary: 'Resume a suspended agent, optionally with guidance', params: pathParams, body: resumeBodySchema.nullish(), response: node },
+  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.resume(agentPath(req.params.path), req.body?.guidance, { by: 'operator' })));
+
+  app.post('/agents/:path/message', {
+    schema: {
+      tags, summary: 'Send a message; it wakes an idle agent', params: pathParams, body: messageBodySchema,
+      response: { 200: z.object({ status: z.literal('delivered'), path: z.string() }), ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const agent = runtime.message(agentPath(req.params.path), req.body);
+    return sendJson(reply, runtime, 200, { status: 'delivered', path: agent.path });
+  });
+
+  app.post('/agents/:path/restart', {
+    schema: { tags, summary: 'Restart from the latest checkpoint (counts against max_restarts)', params: pathParams, body: restartBodySchema.nullish(), response: node },
+  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.restart(agentPath(req.params.path), { by: 'operator', reason: req.body?.reason })));
+};
+

@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Checkpoint } from '../../domain/agent.js';
+import { agentNodeSchema, checkpointBodySchema, forkBodySchema } from '../../domain/schemas.js';
+import { agentPath } from '../agent-paths.js';
+import type { AppContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
+import { sendJson, sendNode } from '../reply.js';
+
+const pathParams = z.object({ path: z.string().min(1) });
+const checkpointSummary = z.object({
+  id: z.string(), path: z.string(), timestamp: z.string(), turns: z.number(), state: z.string(), label: z.string().optional(),
+}).meta({ id: 'Checkpoint' });
+const tags = ['checkpoints'];
+
+function summary(checkpoint: Checkpoint) {
+  const { conversation: _conversation, health: _health, ...rest } = checkpoint;
+  return rest;
+}
+
+/** Checkpoints hold an agent's conversation and state; fork and restart start from them. */
+export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
+  const { runtime } = ctx;
+
+  app.post('/agents/:path/checkpoint', {
+    schema: { tags, summary: 'Save a snapshot of the conversation and state', params: pathParams, body: checkpointBodySchema.nullish(), response: { 201: checkpointSummary, ...errorResponses } },
+  }, async (req, reply) => sendJson(reply, runtime, 201, summary(runtime.checkpoint(agentPath(req.params.path), req.body?.label))));
+
+  app.get('/agents/:path/checkpoints', {
+    schema: { tags, summary: "The agent's checkpoints, oldest first", params: pathParams, response: { 200: z.object({ checkpoints: z.array(checkpointSummary) }), ...errorResponses } },
+  }, async (req, reply) => sendJson(reply, runtime, 200, { checkpoints: runtime.checkpoints(agentPath(req.params.path)).map(summary) }));
+
+  app.post('/agents/:path/fork', {
+    schema: { tags, summary: 'Start a new sibling from the latest (or a named) checkpoint', params: pathParams, body: forkBodySchema.nullish(), response: { 201: agentNodeSchema, ...errorResponses } },
+  }, async (req, reply) => sendNode(reply, runtime, 201, runtime.fork(agentPath(req.params.path), req.body ?? {})));
+};

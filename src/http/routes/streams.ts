@@ -1,0 +1,83 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { LIMITS } from '../../domain/limits.js';
+import { sseFrame } from '../../events/bus.js';
+import { replaySince } from '../../events/replay.js';
+import type { EventScope } from '../../events/types.js';
+import { agentPath } from '../agent-paths.js';
+import type { AppContext } from '../context.js';
+import { errorResponses } from '../openapi.js';
+import { SseStream } from '../sse-stream.js';
+
+const pathParams = z.object({ path: z.string().min(1) });
+const streamHeaders = z.object({
+  'last-event-id': z.string().regex(/^\d{1,15}$/, 'Last-Event-ID must be an event id').optional(),
+});
+const sse = { 200: z.string().meta({ description: 'text/event-stream' }), ...errorResponses };
+const tags = ['observation'];
+
+/** `/observe` (the agent's subtree, with health and heartbeats) and `/log` (the agent's own log). */
+export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
+  const { runtime, oversight } = ctx;
+  const open = new Set<SseStream>();
+  app.addHook('onClose', async () => {
+    for (const stream of open) stream.close();
+  });
+
+  /** Opens the stream, sends `intro`, then either what the client missed (Last-Event-ID) or the backlog, then live events. */
+  function openStream(
+    rawRes: ServerResponse, path: string, scope: EventScope, lastEventId: string | undefined,
+    intro: (stream: SseStream) => void, backlog: (stream: SseStream) => void,
+  ): SseStream {
+    const stream = new SseStream(rawRes, LIMITS.sseClientQueueEvents);
+    open.add(stream);
+    stream.open();
+    intro(stream);
+    let lastSent = 0;
+    if (lastEventId !== undefined) {
+      const replay = replaySince(runtime.bus, runtime.store, path, scope, Number(lastEventId));
+      if (replay.kind === 'reset') stream.send('reset', { reason: 'the events after your Last-Event-ID are no longer kept; re-read the tree', oldest_id: replay.oldestId });
+      else for (const event of replay.events) stream.write(sseFrame(event));
+      lastSent = replay.kind === 'events' ? (replay.events.at(-1)?.id ?? Number(lastEventId)) : 0;
+    } else backlog(stream);
+    const unsubscribe = runtime.bus.subscribe(path, {
+      scope,
+      deliver: (event, wire) => {
+        if (event.id > lastSent) stream.write(wire);
+      },
+    });
+    stream.whenClosed(() => {
+      unsubscribe();
+      open.delete(stream);
+    });
+    return stream;
+  }
+
+  app.get('/agents/:path/observe', {
+    schema: { tags, summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, headers: streamHeaders, response: sse },
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    const agent = runtime.get(path);
+    reply.hijack();
+    const stream = openStream(reply.raw, path, 'subtree', req.headers['last-event-id'],
+      (s) => s.send('health', { ...agent.health, path, state: agent.state }), () => {});
+    const heartbeat = setInterval(() => {
+      const current = runtime.tree.find(path);
+      if (!current) return stream.close();
+      stream.send('heartbeat', { path, state: current.state, health: current.health, events: oversight.latestFor(path), timestamp: new Date(runtime.clock()).toISOString() });
+    }, ctx.config.AUTON_HEARTBEAT_MS);
+    stream.whenClosed(() => clearInterval(heartbeat));
+  });
+
+  app.get('/agents/:path/log', {
+    schema: { tags, summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    runtime.get(path);
+    reply.hijack();
+    openStream(reply.raw, path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
+      for (const event of runtime.bus.history.recentLog(path)) stream.write(sseFrame(event));
+    });
+  });
+};

@@ -1,0 +1,79 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * One SSE connection with a bounded queue. While the socket drains, frames are written straight through; when
+ * the kernel buffer is full they wait in a queue of at most `maxQueued` frames, and past that the stream is
+ * closed: a slow client never holds memory or the daemon hostage, and reconnecting with `Last-Event-ID` replays
+ * what it missed.
+ */
+export class SseStream {
+  private queue: string[] = [];
+  private blocked = false;
+  private closed = false;
+  private readonly onClose: Array<() => void> = [];
+
+  constructor(private readonly res: ServerResponse, private readonly maxQueued: number) {
+    res.on('drain', () => this.drain());
+    res.on('close', () => this.finish());
+  }
+
+  open(headers: Record<string, string> = {}): void {
+    this.res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      ...headers,
+    });
+    this.res.flushHeaders();
+    this.write(': connected\n\n');
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends one frame (already SSE-encoded). */
+  write(frame: string): void {
+    if (this.closed) return;
+    if (this.blocked) {
+      if (this.queue.length >= this.maxQueued) {
+        this.close();
+        return;
+      }
+      this.queue.push(frame);
+      return;
+    }
+    if (!this.res.write(frame)) this.blocked = true;
+  }
+
+  send(type: string, data: unknown, id?: number): void {
+    this.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  whenClosed(fn: () => void): void {
+    if (this.closed) fn();
+    else this.onClose.push(fn);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.res.end();
+    this.res.destroy();
+    this.finish();
+  }
+
+  private drain(): void {
+    this.blocked = false;
+    while (this.queue.length > 0 && !this.blocked) {
+      if (!this.res.write(this.queue.shift()!)) this.blocked = true;
+    }
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    for (const fn of this.onClose.splice(0)) fn();
+  }
+}

@@ -1,0 +1,33 @@
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import { startDaemon } from './daemon.js';
+
+/** Start-up: config → daemon → listen; signals and shutdown. */
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`auton: ${error.message}\n`);
+  process.exit(2);
+}
+
+const logger = pino({ level: config.LOG_LEVEL });
+const daemon = await startDaemon(config, { logger });
+logger.info({ url: daemon.url, docs: `${daemon.url}/docs`, agents: daemon.runtime.tree.size, db: config.AUTON_DB }, 'auton is listening');
+if (!config.ANTHROPIC_API_KEY) {
+  logger.warn('ANTHROPIC_API_KEY is not set: the daemon serves, but agents are suspended (execution_error) at their first model call');
+}
+
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 5_000;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
+    daemon.close().then(() => process.exit(0), (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    });
+  });
+}

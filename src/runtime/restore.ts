@@ -1,0 +1,21 @@
+import type { AgentRecord } from '../domain/agent.js';
+import { isActive } from '../domain/states.js';
+import type { StoredState } from '../store/store.js';
+import type { Runtime } from './runtime.js';
+
+/**
+ * Rebuilds the tree from the store: every agent with its state, reason, counters and conversation; the event
+ * history for replay, and event numbering continuing where it stopped. Returns the agents whose loops should
+ * run again (suspended ones stay suspended).
+ */
+export function restoreTree(runtime: Runtime, stored: StoredState): { active: AgentRecord[] } {
+  const active: AgentRecord[] = [];
+  for (const agent of stored.agents) {
+    if (agent.parentPath !== null && !runtime.tree.find(agent.parentPath)) continue; // orphan of a purge mid-write
+    runtime.tree.insert(agent);
+    if (isActive(agent.state)) active.push(agent);
+  }
+  runtime.bus.history.restore(stored.events, stored.firstRetainedEventId);
+  runtime.bus.resumeAfter(stored.lastEventId);
+  return { active };
+}
