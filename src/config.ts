@@ -16,6 +16,10 @@ const configSchema = z.object({
   AUTON_MAX_TURN_STEPS: intFrom(1, 1000).default(25),
   AUTON_JUDGE_MODEL: z.string().min(1).default('claude-haiku-4-5'),
   AUTON_JUDGE_EVERY_TURNS: intFrom(0, 10_000).default(5),
+  AUTON_MODEL_MAX_RETRIES: intFrom(0, 10).default(4),
+  AUTON_MODEL_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(600_000),
+  AUTON_RESTART_BACKOFF_MS: intFrom(0, 600_000).default(1_000),
+  AUTON_DB_SYNC: z.enum(['normal', 'full']).default('normal'),
   AUTON_MAX_AGENTS: intFrom(1, 10_000_000).default(10_000),
 });
 

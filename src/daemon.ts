@@ -2,15 +2,22 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { EventBus } from './events/bus.js';
 import { buildApp, type AutonApp } from './http/app.js';
+import { anthropicClient } from './model/client.js';
 import { OversightEngine } from './oversight/engine.js';
+import { createJudge } from './oversight/judge.js';
+import { AgentRunner } from './runner/runner.js';
+import { Scheduler, validateSchedule } from './runner/scheduler.js';
+import { validateTools } from './runner/tools/registry.js';
 import { Runtime } from './runtime/runtime.js';
 import { restoreTree } from './runtime/restore.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { Supervisor } from './supervision/supervisor.js';
 
 export interface Daemon {
   app: AutonApp;
   runtime: Runtime;
   oversight: OversightEngine;
+  runner: AgentRunner;
   /** The base URL it listens on, e.g. http://127.0.0.1:8420 */
   url: string;
   close(): Promise<void>;
@@ -21,33 +28,58 @@ export interface DaemonOptions {
   clock?: () => number;
 }
 
-/** Wires store → runtime → engines → HTTP, restores the tree, and listens. */
+/** Wires store → runtime → runner, oversight, supervision, schedules → HTTP; restores the tree; listens. */
 export async function startDaemon(config: Config, options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? Date.now;
-  const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000, turnsLoadedAtStart: 200 });
+  const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
   const bus = new EventBus(clock);
-  const runtime = new Runtime({ bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS });
+  const runtime = new Runtime({
+    bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS,
+    validateSpec: (spec) => {
+      validateTools(spec);
+      validateSchedule(spec.schedule);
+    },
+  });
   const restored = restoreTree(runtime, store.load());
   bus.addSink((event) => store.appendEvent(event));
+
   const oversight = new OversightEngine(runtime, config.AUTON_OVERSIGHT_INTERVAL_MS);
+  const model = anthropicClient({
+    apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL,
+    maxRetries: config.AUTON_MODEL_MAX_RETRIES, timeoutMs: config.AUTON_MODEL_TIMEOUT_MS,
+  });
+  const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
+  const runner = new AgentRunner({
+    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS,
+    afterTurn: createJudge(runtime, model, oversight, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
+    onFailure: supervisor.onFailure,
+  });
+  runtime.driver = runner;
+  const scheduler = new Scheduler(runtime);
 
   let accepting = true;
   const app = await buildApp({ runtime, oversight, config, isAccepting: () => accepting }, { logger: options.logger });
   await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
   oversight.start();
-  for (const agent of restored.active) runtime.driver.activate(agent);
+  scheduler.start();
+  for (const agent of restored.active) {
+    if (agent.state === 'spawning') runtime.move(agent, 'running'); // was waiting out a restart back-off
+    runner.activate(agent);
+  }
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.AUTON_PORT;
   const host = config.AUTON_HOST.includes(':') ? `[${config.AUTON_HOST}]` : config.AUTON_HOST;
   let closing: Promise<void> | null = null;
   return {
-    app, runtime, oversight,
+    app, runtime, oversight, runner,
     url: `http://${host}:${port}`,
     close: () => (closing ??= (async () => {
       accepting = false;
       oversight.stop();
-      for (const agent of runtime.tree.all()) runtime.driver.halt(agent);
+      scheduler.stop();
+      supervisor.stop();
+      for (const agent of runtime.tree.all()) runner.halt(agent);
       await app.close();
       await store.flush();
       store.close();

@@ -1,7 +1,9 @@
 import type { AgentRecord } from './agent.js';
 import { badRequest, conflict, notFound, policyViolation } from './errors.js';
-import { LIMITS } from './limits.js';
+import { ACTION_WORDS, LIMITS } from './limits.js';
 import { isLive } from './states.js';
+
+const ACTIONS: ReadonlySet<string> = new Set(ACTION_WORDS);
 
 /**
  * The path-addressed tree: lookup by path in O(1), roots in spawn order, spawn limits, cascade order.
@@ -40,8 +42,9 @@ export class AgentTree {
 
   /**
    * Refuses a spawn that breaks a limit. `max_depth` bounds a whole subtree: for every ancestor A of the new agent,
-   * its depth below A must be less than A's max_depth. (The seed checked only the parent's, so a deep policy
-   * further down could escape a shallow one above.)
+   * its depth below A must be less than A's max_depth, i.e. max_depth counts the levels of A's subtree, A included:
+   * a root with max_depth 2 may have children but no grandchildren. (The seed checked only the parent's, so a deep
+   * policy further down could escape a shallow one above.)
    */
   checkSpawn(parentPath: string | null, id: string): AgentRecord | null {
     const siblings = parentPath === null ? this.roots : this.get(parentPath).children;
@@ -58,7 +61,7 @@ export class AgentTree {
     const newDepth = parent.depth + 1;
     for (const ancestor of [parent, ...this.ancestors(parent)]) {
       const below = newDepth - ancestor.depth;
-      if (below > ancestor.policy.max_depth) {
+      if (below >= ancestor.policy.max_depth) {
         throw policyViolation(
           `max_depth: ${path} would be ${below} levels below ${ancestor.path}, whose max_depth is ${ancestor.policy.max_depth}`,
         );
@@ -92,11 +95,14 @@ export class AgentTree {
     return out;
   }
 
-  /** A fresh id not yet used among the siblings: `base`, `base-2`, `base-3`, … */
+  /**
+   * A fresh id not yet used among the siblings: `base`, `base-2`, `base-3`, … An action word is never free
+   * (a child called `log` would be unreachable behind its parent's `/log`).
+   */
   uniqueId(parentPath: string | null, base: string): string {
     const siblings = parentPath === null ? this.roots : this.get(parentPath).children;
     const stem = base.slice(0, LIMITS.idMaxLength - 6);
-    if (!siblings.has(stem)) return stem;
+    if (!siblings.has(stem) && !ACTIONS.has(stem)) return stem;
     for (let n = 2; ; n++) if (!siblings.has(`${stem}-${n}`)) return `${stem}-${n}`;
   }
 }

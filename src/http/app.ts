@@ -57,6 +57,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   await app.register(checkpointRoutes(ctx));
   await app.register(streamRoutes(ctx));
   await app.register(oversightRoutes(ctx));
+  await app.register((await import('./routes/console.js')).consoleRoutes);
   return app;
 }
 

@@ -1,7 +1,7 @@
 import type { AgentRecord } from '../domain/agent.js';
 import { isActive } from '../domain/states.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { PERIODIC_CHECKS, tokenBudget, tokensInLastHour, type Check } from './checks.js';
+import { coherence, drift, PERIODIC_CHECKS, tokenBudget, tokensInLastHour, type Check } from './checks.js';
 import type { Finding, FindingDraft } from './finding.js';
 import { loopPeriod, toolSignature, TOOL_HISTORY } from './loops.js';
 
@@ -62,6 +62,12 @@ export class OversightEngine {
     return this.check(agent, [tokenBudget], nowMs, new Date(nowMs).toISOString()).some((f) => f.action === 'suspend');
   }
 
+  /** Drift and coherence, right after the judge scored the agent. */
+  afterAssessment(agent: AgentRecord): boolean {
+    const nowMs = this.runtime.clock();
+    return this.check(agent, [coherence, drift], nowMs, new Date(nowMs).toISOString()).some((f) => f.action === 'suspend');
+  }
+
   /**
    * Loop detection on each tool call: the first loop found is a warning, the next (the agent carried on) suspends
    * it with `loop_detected`. Tools in `policy.repeatable_tools` are left out. True when the agent was suspended.
@@ -74,7 +80,7 @@ export class OversightEngine {
     const period = loopPeriod(calls);
     if (period === 0) return false;
     agent.health.loops_detected += 1;
-    const what = period === 1 ? `${name} called ${calls.length >= 3 ? 3 : calls.length}+ times in a row with the same input` : `a cycle of ${period} tool calls repeated`;
+    const what = period === 1 ? `${name} called 3+ times in a row with the same input` : `a cycle of ${period} tool calls repeated 3 times`;
     const loopCheck: Check = () =>
       agent.loopWarnings === 0
         ? { kind: 'loop', action: 'warn', detail: `${what}; it will be suspended if it continues` }

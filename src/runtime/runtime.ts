@@ -19,6 +19,13 @@ export interface RuntimeDeps {
   maxAgents?: number;
 }
 
+export interface RestartOptions {
+  cause?: string;
+  /** Back-off before the agent runs again (supervision); it waits in `spawning`. */
+  delayMs?: number;
+  schedule?: (fn: () => void, ms: number) => void;
+}
+
 /** Who asked for a change, for the agent's log. */
 export interface Actor {
   by?: string;
@@ -219,13 +226,13 @@ export class Runtime {
    * Restarts an agent from its latest checkpoint (or fresh without one), counting against max_restarts.
    * Used by operators and by supervision alike.
    */
-  restart(path: string, actor: Actor & { cause?: string } = {}): AgentRecord {
+  restart(path: string, options: Actor & RestartOptions = {}): AgentRecord {
     const agent = this.get(path);
     if (agent.restartCount >= agent.policy.max_restarts) {
       throw policyViolation(`max_restarts: ${path} has been restarted ${agent.restartCount} of ${agent.policy.max_restarts} times`);
     }
     this.driver.halt(agent);
-    this.move(agent, 'spawning', actorData(actor));
+    this.move(agent, 'spawning', actorData(options));
     const checkpoint = this.store.listCheckpoints(path).at(-1);
     agent.conversation = checkpoint ? structuredClone(checkpoint.conversation) : [];
     agent.conversationEpoch += 1;
@@ -236,10 +243,17 @@ export class Runtime {
     agent.restartCount += 1;
     agent.startedAtMs = this.clock();
     this.emit(agent, 'restarted', {
-      restart_count: agent.restartCount, from_checkpoint: checkpoint?.id ?? null, cause: actor.cause ?? 'operator', ...actorData(actor),
+      restart_count: agent.restartCount, from_checkpoint: checkpoint?.id ?? null, cause: options.cause ?? 'operator',
+      delay_ms: options.delayMs ?? 0, ...actorData(options),
     });
-    this.move(agent, 'running');
-    this.driver.activate(agent);
+    const start = () => {
+      if (agent.state !== 'spawning' || this.tree.find(path) !== agent) return; // suspended or killed meanwhile
+      this.move(agent, 'running');
+      this.driver.activate(agent);
+    };
+    if (options.delayMs && options.schedule) options.schedule(start, options.delayMs);
+    else start();
+    this.save(agent);
     return agent;
   }
 

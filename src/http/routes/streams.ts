@@ -21,7 +21,9 @@ const tags = ['observation'];
 export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
   const { runtime, oversight } = ctx;
   const open = new Set<SseStream>();
-  app.addHook('onClose', async () => {
+  // preClose, not onClose: onClose runs after in-flight requests finish, and an open stream never finishes,
+  // so closing them there would leave app.close() waiting forever.
+  app.addHook('preClose', async () => {
     for (const stream of open) stream.close();
   });
 

@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsync } from 'fastify';
+
+/** The committed console bundle: plain ES modules and CSS, no build step, nothing fetched at run time. */
+const CONSOLE_ROOT = fileURLToPath(new URL('../console/', import.meta.url));
+
+/**
+ * The page may talk to this daemon only: no inline script, no CDN, no external font. The chart is SVG built
+ * through the DOM, which `default-src 'self'` allows.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'", "connect-src 'self'", "img-src 'self' data:", "style-src 'self'", "script-src 'self'",
+  "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
+].join('; ');
+
+/**
+ * The operator console at `/` (issue 8). Each file gets its own route (`wildcard: false`), so there is no
+ * catch-all GET and unknown URLs still answer with the API's JSON 404. The routes are hidden from the OpenAPI
+ * document (the plugin's `schemaHide`, on by default, stated here on purpose). Files are revalidated on every
+ * load (ETag), so a new bundle shows after a daemon upgrade without a stale cache.
+ */
+export const consoleRoutes: FastifyPluginAsync = async (app) => {
+  await app.register(fastifyStatic, {
+    root: CONSOLE_ROOT,
+    prefix: '/',
+    decorateReply: false,
+    wildcard: false,
+    schemaHide: true,
+    index: 'index.html',
+    maxAge: 0,
+    setHeaders: (res) => {
+      res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('referrer-policy', 'no-referrer');
+    },
+  });
+};

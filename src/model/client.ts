@@ -1,0 +1,63 @@
+import Anthropic from '@anthropic-ai/sdk';
+
+export type ModelRequest = Anthropic.MessageCreateParamsNonStreaming;
+export type ModelReply = Anthropic.Message;
+
+/** The one thing the runner and the judge need from a model provider. */
+export interface ModelClient {
+  readonly configured: boolean;
+  create(request: ModelRequest, signal: AbortSignal): Promise<ModelReply>;
+}
+
+export interface ModelClientOptions {
+  apiKey: string | undefined;
+  baseURL: string | undefined;
+  /** Retries of overloaded / 5xx / 429 answers, with the SDK's exponential backoff honouring retry-after. */
+  maxRetries: number;
+  timeoutMs: number;
+}
+
+/** Thrown when no API key is configured: a setup problem, so never retried or restarted. */
+export class MissingApiKeyError extends Error {
+  constructor() {
+    super('ANTHROPIC_API_KEY is not set: set it in the environment (or .env), restart the daemon, then POST /agents/{path}/resume');
+  }
+}
+
+/** The real @anthropic-ai/sdk; ANTHROPIC_BASE_URL points it elsewhere (the tests' fake Messages API). */
+export function anthropicClient(options: ModelClientOptions): ModelClient {
+  const sdk = options.apiKey
+    ? new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs })
+    : null;
+  return {
+    configured: sdk !== null,
+    create: async (request, signal) => {
+      if (!sdk) throw new MissingApiKeyError();
+      return sdk.messages.create(request, { signal });
+    },
+  };
+}
+
+/** Whether a failure is worth restarting over (as opposed to a setup or request problem an operator must fix). */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof MissingApiKeyError) return false;
+  if (error instanceof Anthropic.APIError && typeof error.status === 'number') {
+    return error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500;
+  }
+  return true; // connection errors, timeouts
+}
+
+/** A one-line explanation of a model failure that tells the operator what to do. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof MissingApiKeyError) return error.message;
+  if (error instanceof Anthropic.APIError) {
+    if (error.status === 401) return 'the Messages API rejected ANTHROPIC_API_KEY (401): check the key, then resume the agent';
+    if (error.status === 404) return `the Messages API does not know this model (404): ${error.message}`;
+    return `the Messages API failed after retries (${error.status ?? 'no status'}): ${error.message}`;
+  }
+  return `the model call failed: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+export function isAbort(error: unknown): boolean {
+  return error instanceof Anthropic.APIUserAbortError || (error instanceof Error && error.name === 'AbortError');
+}

@@ -1,0 +1,217 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { AgentRecord } from '../domain/agent.js';
+import { isActive } from '../domain/states.js';
+import { isAbort, type ModelClient } from '../model/client.js';
+import type { OversightEngine } from '../oversight/engine.js';
+import type { AgentDriver } from '../runtime/driver.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { inboxBlocks, promptWindow, START_TEXT, systemPrompt } from './prompt.js';
+import { toolErrorMessage } from './tools/coordination.js';
+import { toolsetFor } from './tools/registry.js';
+import { recordUsage } from './usage.js';
+
+/** Output tokens asked for per model call. */
+export const MODEL_MAX_TOKENS = 4096;
+/** How much of a tool result or reply text goes into an event (the conversation keeps all of it). */
+const EVENT_TEXT_CHARS = 500;
+
+export interface RunnerDeps {
+  runtime: Runtime;
+  model: ModelClient;
+  oversight: OversightEngine;
+  /** Model calls one wake may make before the agent is set idle (AUTON_MAX_TURN_STEPS). */
+  maxTurnSteps: number;
+  /** Called after a model call; may assess the agent (the drift judge). */
+  afterTurn?: (agent: AgentRecord, signal: AbortSignal) => Promise<void>;
+  /** A model call failed for good: supervision decides what happens to the agent. */
+  onFailure: (agent: AgentRecord, error: unknown) => void;
+}
+
+interface Slot {
+  /** Bumped by halt(): a loop that sees a newer epoch has been cancelled and changes nothing more. */
+  epoch: number;
+  busy: boolean;
+  again: boolean;
+  controller: AbortController | null;
+}
+
+/**
+ * Runs each active agent's loop on the Messages API: wake → (model call → tools)* → idle. One loop per agent at a
+ * time; a wake while busy is remembered and handled when the current turn ends.
+ */
+export class AgentRunner implements AgentDriver {
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  activate(agent: AgentRecord): void {
+    this.kick(agent);
+  }
+
+  wake(agent: AgentRecord): void {
+    this.kick(agent);
+  }
+
+  halt(agent: AgentRecord): void {
+    const slot = this.slots.get(agent.path);
+    if (!slot) return;
+    slot.epoch++;
+    slot.busy = false;
+    slot.again = false;
+    slot.controller?.abort();
+    slot.controller = null;
+  }
+
+  /** Agents with a loop in progress (for shutdown and tests). */
+  busyCount(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) if (slot.busy) n++;
+    return n;
+  }
+
+  private kick(agent: AgentRecord): void {
+    let slot = this.slots.get(agent.path);
+    if (!slot) this.slots.set(agent.path, (slot = { epoch: 0, busy: false, again: false, controller: null }));
+    if (slot.busy) {
+      slot.again = true;
+      return;
+    }
+    slot.busy = true;
+    // Start on the next turn of the event loop, not inside the caller: an HTTP handler that woke the agent
+    // answers with the state it set (e.g. `correcting`), and its writes commit first.
+    const epoch = slot.epoch;
+    setImmediate(() => void this.loop(agent, slot, epoch));
+  }
+
+  private async loop(agent: AgentRecord, slot: Slot, epoch: number): Promise<void> {
+    try {
+      do {
+        slot.again = false;
+        await this.work(agent, slot, () => slot.epoch !== epoch || !isActive(agent.state));
+      } while (slot.again && slot.epoch === epoch && isActive(agent.state));
+    } catch (error) {
+      if (slot.epoch === epoch) this.deps.onFailure(agent, error);
+    } finally {
+      if (slot.epoch === epoch) {
+        slot.busy = false;
+        slot.controller = null;
+      }
+    }
+  }
+
+  /** One wake: model calls until the model ends its turn with nothing waiting, or the step cap. */
+  private async work(agent: AgentRecord, slot: Slot, stale: () => boolean): Promise<void> {
+    const { runtime } = this.deps;
+    if (stale()) return;
+    if (!this.openUserTurn(agent)) return this.settleIdle(agent);
+    const tools = toolsetFor(agent.spec);
+    for (let step = 0; step < this.deps.maxTurnSteps; step++) {
+      if (agent.state === 'idle' || agent.state === 'correcting') runtime.move(agent, 'running');
+      const controller = new AbortController();
+      slot.controller = controller;
+      let reply: Anthropic.Message;
+      try {
+        reply = await this.deps.model.create({
+          model: agent.spec.model,
+          max_tokens: MODEL_MAX_TOKENS,
+          system: systemPrompt(agent, agent.parentPath ? runtime.tree.find(agent.parentPath) : undefined),
+          messages: promptWindow(agent.conversation),
+          tools: tools.definitions,
+        }, controller.signal);
+      } catch (error) {
+        if (stale() || isAbort(error)) return;
+        this.deps.onFailure(agent, error);
+        return;
+      }
+      if (stale()) return; // a late reply after suspend/terminate changes nothing
+      this.recordReply(agent, reply);
+      if (this.deps.oversight.afterModelCall(agent)) return;
+      const results = await this.runTools(agent, reply, tools.client, controller.signal, stale);
+      if (results === null || stale()) return;
+      if (this.deps.afterTurn) await this.deps.afterTurn(agent, controller.signal);
+      if (stale()) return;
+      if (reply.stop_reason === 'pause_turn') continue; // a long server-tool turn: send it back as it is
+      const waiting = this.takeInbox(agent);
+      if (results.length === 0 && waiting.length === 0) return this.settleIdle(agent);
+      agent.conversation.push({ role: 'user', content: [...results, ...waiting] });
+      runtime.save(agent);
+    }
+    runtime.emit(agent, 'step_limit', { steps: this.deps.maxTurnSteps, detail: 'AUTON_MAX_TURN_STEPS model calls in one wake; the agent rests until woken again' });
+    this.settleIdle(agent);
+  }
+
+  /** Makes sure the conversation ends with a user turn to answer; false when there is nothing to do. */
+  private openUserTurn(agent: AgentRecord): boolean {
+    const last = agent.conversation.at(-1);
+    const waiting = this.takeInbox(agent);
+    if (!last) {
+      agent.conversation.push({ role: 'user', content: [{ type: 'text', text: START_TEXT }, ...waiting] });
+    } else if (last.role === 'assistant') {
+      if (waiting.length === 0) return false;
+      agent.conversation.push({ role: 'user', content: waiting });
+    } else if (waiting.length > 0) {
+      // The last turn is a user turn not yet answered (e.g. restored after a restart): add to it.
+      const content = Array.isArray(last.content) ? last.content : [{ type: 'text', text: String(last.content) }];
+      agent.conversation[agent.conversation.length - 1] = { role: 'user', content: [...content, ...waiting] };
+      agent.conversationEpoch += 1;
+    }
+    this.deps.runtime.save(agent);
+    return true;
+  }
+
+  private takeInbox(agent: AgentRecord): Anthropic.TextBlockParam[] {
+    if (agent.inbox.length === 0) return [];
+    const items = agent.inbox.splice(0);
+    for (const item of items) {
+      if (item.kind === 'guidance') this.deps.runtime.emit(agent, 'correction_delivered', { guidance: item.text });
+    }
+    return inboxBlocks(items);
+  }
+
+  private recordReply(agent: AgentRecord, reply: Anthropic.Message): void {
+    const { runtime } = this.deps;
+    const tokens = recordUsage(agent, reply.usage, runtime.clock());
+    agent.conversation.push({ role: 'assistant', content: reply.content });
+    agent.turnCount += 1;
+    const text = reply.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
+    runtime.emit(agent, 'model_call', {
+      model: reply.model, stop_reason: reply.stop_reason, tokens, tokens_total: agent.health.tokens_total,
+      text: text.slice(0, EVENT_TEXT_CHARS),
+    });
+    runtime.save(agent);
+  }
+
+  /** Runs the reply's client tool calls in order; null when oversight suspended the agent on the way. */
+  private async runTools(
+    agent: AgentRecord, reply: Anthropic.Message, tools: Map<string, import('./tools/tool.js').ClientTool>,
+    signal: AbortSignal, stale: () => boolean,
+  ): Promise<Anthropic.ToolResultBlockParam[] | null> {
+    const { runtime, oversight } = this.deps;
+    const results: Anthropic.ToolResultBlockParam[] = [];
+    for (const block of reply.content) {
+      if (block.type !== 'tool_use') continue;
+      const input = (block.input ?? {}) as Record<string, unknown>;
+      runtime.emit(agent, 'tool_call', { tool: block.name, tool_use_id: block.id, input });
+      if (oversight.afterToolCall(agent, block.name, input)) return null;
+      const tool = tools.get(block.name);
+      let content: string;
+      let isError = false;
+      try {
+        if (!tool) throw new Error(`unknown tool ${block.name}`);
+        content = await tool.run(input, { runtime, agent, signal });
+      } catch (error) {
+        if (stale()) return null;
+        content = toolErrorMessage(error);
+        isError = true;
+      }
+      if (stale()) return null;
+      runtime.emit(agent, 'tool_result', { tool: block.name, tool_use_id: block.id, is_error: isError, content: content.slice(0, EVENT_TEXT_CHARS) });
+      results.push({ type: 'tool_result', tool_use_id: block.id, content, ...(isError ? { is_error: true } : {}) });
+    }
+    return results;
+  }
+
+  private settleIdle(agent: AgentRecord): void {
+    if (agent.state === 'running' || agent.state === 'spawning') this.deps.runtime.move(agent, 'idle');
+  }
+}

@@ -1,0 +1,64 @@
+import { Cron } from 'croner';
+import type { AgentRecord } from '../domain/agent.js';
+import { badRequest } from '../domain/errors.js';
+import type { AgentEvent } from '../events/types.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+/** Refuses a schedule croner cannot parse (5 fields, or 6 with seconds first). */
+export function validateSchedule(schedule: string | null): void {
+  if (schedule === null) return;
+  try {
+    new Cron(schedule, { mode: '5-or-6-parts', paused: true }).stop();
+  } catch (error) {
+    throw badRequest(`spec.schedule: not a cron expression (${error instanceof Error ? error.message : 'invalid'})`);
+  }
+}
+
+/**
+ * Wakes scheduled agents. A tick that finds the agent idle wakes it; a tick that finds it busy is skipped, not
+ * queued. Jobs follow the tree through its events, so schedules come back with the tree after a restart.
+ */
+export class Scheduler {
+  private readonly jobs = new Map<string, Cron>();
+
+  constructor(private readonly runtime: Runtime) {}
+
+  /** Starts jobs for the agents already in the tree and follows spawns and terminations from then on. */
+  start(): void {
+    for (const agent of this.runtime.tree.all()) this.follow(agent);
+    this.runtime.bus.addSink((event) => this.onEvent(event));
+  }
+
+  stop(): void {
+    for (const job of this.jobs.values()) job.stop();
+    this.jobs.clear();
+  }
+
+  private onEvent(event: AgentEvent): void {
+    if (event.type === 'spawned') {
+      const agent = this.runtime.tree.find(event.path);
+      if (agent) this.follow(agent);
+    } else if (event.type === 'terminated' || event.type === 'purged') {
+      this.jobs.get(event.path)?.stop();
+      this.jobs.delete(event.path);
+    }
+  }
+
+  private follow(agent: AgentRecord): void {
+    const { schedule } = agent.spec;
+    if (schedule === null || agent.state === 'dead' || this.jobs.has(agent.path)) return;
+    const job = new Cron(schedule, { mode: '5-or-6-parts', unref: true }, () => this.tick(agent));
+    this.jobs.set(agent.path, job);
+  }
+
+  private tick(agent: AgentRecord): void {
+    if (agent.state !== 'idle') {
+      this.runtime.emit(agent, 'schedule_skipped', { state: agent.state });
+      return;
+    }
+    agent.inbox.push({ kind: 'message', content: `Scheduled wake-up (${agent.spec.schedule}). Continue working towards your goal.`, from: 'scheduler' });
+    this.runtime.emit(agent, 'schedule_tick', {});
+    this.runtime.save(agent);
+    this.runtime.driver.wake(agent);
+  }
+}

@@ -1,0 +1,23 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { AgentRecord } from '../../domain/agent.js';
+import type { Runtime } from '../../runtime/runtime.js';
+
+export interface ToolContext {
+  runtime: Runtime;
+  agent: AgentRecord;
+  signal: AbortSignal;
+}
+
+/** A tool the runner executes itself; what `run` returns (or throws) becomes the tool_result. */
+export interface ClientTool {
+  definition: Anthropic.Tool;
+  run(input: Record<string, unknown>, ctx: ToolContext): Promise<string>;
+}
+
+/** Reads a string field of a tool input, or throws an error the model sees as the tool's result. */
+export function stringInput(input: Record<string, unknown>, name: string, required = true): string | undefined {
+  const value = input[name];
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (value === undefined && !required) return undefined;
+  throw new Error(`"${name}" must be a non-empty string`);
+}

@@ -1,0 +1,67 @@
+import type { AgentPolicy } from '../domain/schemas.js';
+
+/** A failed model run, as supervision sees it. */
+export interface Failure {
+  path: string;
+  /** False for setup problems (no key, bad request) that a restart cannot fix. */
+  transient: boolean;
+  message: string;
+}
+
+export interface SupervisedAgent {
+  path: string;
+  parentPath: string | null;
+  policy: Pick<AgentPolicy, 'restart' | 'max_restarts' | 'supervision'>;
+  restartCount: number;
+}
+
+export type SupervisionAction =
+  | { kind: 'restart'; path: string; delayMs: number; cause: string }
+  | { kind: 'suspend'; path: string; message: string };
+
+/** Restart back-off: 1 s, 2 s, 4 s … capped at 60 s, so a crash loop cannot spin. */
+export const RESTART_BACKOFF_BASE_MS = 1_000;
+export const RESTART_BACKOFF_MAX_MS = 60_000;
+
+export function backoffMs(restartCount: number, baseMs = RESTART_BACKOFF_BASE_MS): number {
+  return Math.min(RESTART_BACKOFF_MAX_MS, baseMs * 2 ** restartCount);
+}
+
+/**
+ * What to do about a failure, as data (the OTP supervisor's decision, kept apart from doing it).
+ * The failed agent's `restart` says whether it may be restarted; its parent's `supervision` says how:
+ * one_for_one restarts it alone, one_for_all restarts its live siblings too, escalate fails the parent instead.
+ */
+export function decide(
+  failure: Failure,
+  lookup: (path: string) => SupervisedAgent | undefined,
+  siblingsOf: (agent: SupervisedAgent) => SupervisedAgent[],
+  backoffBaseMs = RESTART_BACKOFF_BASE_MS,
+): SupervisionAction[] {
+  const agent = lookup(failure.path);
+  if (!agent) return [];
+  const parent = agent.parentPath === null ? undefined : lookup(agent.parentPath);
+  if (parent?.policy.supervision === 'escalate') {
+    const escalated = decide({ ...failure, path: parent.path, message: `child ${agent.path} failed: ${failure.message}` }, lookup, siblingsOf, backoffBaseMs);
+    return [{ kind: 'suspend', path: agent.path, message: `${failure.message} (escalated to ${parent.path})` }, ...escalated];
+  }
+  if (!failure.transient) return [{ kind: 'suspend', path: agent.path, message: failure.message }];
+  if (!mayRestart(agent)) return [{ kind: 'suspend', path: agent.path, message: exhausted(agent, failure.message) }];
+  const restart = (a: SupervisedAgent, cause: string): SupervisionAction =>
+    mayRestart(a) ? { kind: 'restart', path: a.path, delayMs: backoffMs(a.restartCount, backoffBaseMs), cause } : { kind: 'suspend', path: a.path, message: exhausted(a, cause) };
+  const actions = [restart(agent, `failure: ${failure.message}`)];
+  if (parent?.policy.supervision === 'one_for_all') {
+    for (const sibling of siblingsOf(agent)) actions.push(restart(sibling, `one_for_all: sibling ${agent.path} failed`));
+  }
+  return actions;
+}
+
+function mayRestart(agent: SupervisedAgent): boolean {
+  return agent.policy.restart !== 'never' && agent.restartCount < agent.policy.max_restarts;
+}
+
+function exhausted(agent: SupervisedAgent, message: string): string {
+  return agent.policy.restart === 'never'
+    ? `${message} (restart policy is never)`
+    : `${message} (gave up after ${agent.restartCount} of max_restarts ${agent.policy.max_restarts} restarts)`;
+}

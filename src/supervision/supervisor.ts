@@ -1,0 +1,60 @@
+import type { AgentRecord } from '../domain/agent.js';
+import { DomainError } from '../domain/errors.js';
+import { isActive } from '../domain/states.js';
+import { describeFailure, isTransient } from '../model/client.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { decide, type SupervisionAction } from './decide.js';
+
+/**
+ * Applies supervision decisions: restarts after their back-off, suspends with `execution_error`. Every decision
+ * is a `supervision` event on the agent's stream and log.
+ */
+export class Supervisor {
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly runtime: Runtime, private readonly backoffBaseMs: number) {}
+
+  /** The runner's failure hook. */
+  onFailure = (agent: AgentRecord, error: unknown): void => {
+    const failure = { path: agent.path, transient: isTransient(error), message: describeFailure(error) };
+    const actions = decide(failure, (p) => this.runtime.tree.find(p), (a) => this.siblings(a), this.backoffBaseMs);
+    for (const action of actions) this.apply(action);
+  };
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private siblings(agent: { path: string; parentPath: string | null }): AgentRecord[] {
+    const all = agent.parentPath === null ? this.runtime.tree.roots : this.runtime.tree.get(agent.parentPath).children;
+    return [...all.values()].filter((s) => s.path !== agent.path && isActive(s.state));
+  }
+
+  private apply(action: SupervisionAction): void {
+    const agent = this.runtime.tree.find(action.path);
+    if (!agent) return;
+    this.runtime.emit(agent, 'supervision', { ...action });
+    if (action.kind === 'suspend') {
+      if (agent.state !== 'suspended' && agent.state !== 'dead' && agent.state !== 'terminating') {
+        this.runtime.suspend(agent.path, 'execution_error', action.message, { by: 'supervision' });
+      }
+      return;
+    }
+    try {
+      this.runtime.restart(agent.path, { by: 'supervision', cause: action.cause, delayMs: action.delayMs, schedule: (fn, ms) => this.later(fn, ms) });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      this.runtime.emit(agent, 'supervision', { kind: 'restart_refused', path: agent.path, detail: error.message });
+    }
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
