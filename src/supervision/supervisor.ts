@@ -16,7 +16,7 @@ export class Supervisor {
 
   /** The runner's failure hook. */
   onFailure = (agent: AgentRecord, error: unknown): void => {
-    const failure = { path: agent.path, transient: isTransient(error), message: describeFailure(error) };
+    const failure = { path: agent.path, transient: isTransient(error), message: describeFailure(error).replace('{path}', agent.path) };
     const actions = decide(failure, (p) => this.runtime.tree.find(p), (a) => this.siblings(a), this.backoffBaseMs);
     for (const action of actions) this.apply(action);
   };

@@ -156,7 +156,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
+export async function startFakeMessagesApi(options: { port?: number } = {}): Promise<FakeMessagesApi> {
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
   const waiters = new Set<() => void>();
@@ -216,7 +216,7 @@ export async function startFakeMessagesApi(): Promise<FakeMessagesApi> {
   server.headersTimeout = 61_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve);
+    server.listen({ port: options.port ?? 0, host: '127.0.0.1', backlog: 4096 }, resolve);
   });
   const { port } = server.address() as AddressInfo;
 
