@@ -56,6 +56,9 @@ export function createJudge(runtime: Runtime, model: ModelClient, oversight: Ove
       return;
     }
     recordUsage(agent, reply.usage, runtime.clock());
+    runtime.save(agent);
+    // The judge's call is a model call too: its tokens may cross the budget, and the agent must not call again.
+    if (oversight.afterModelCall(agent)) return;
     const result = parseAssessment(reply);
     if (!result) {
       runtime.emit(agent, 'judge_error', { detail: 'the judge answered without a coherence score' });

@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AgentRecord } from '../domain/agent.js';
+import type { AgentRecord, ConversationTurn } from '../domain/agent.js';
 import { isActive } from '../domain/states.js';
 import { isAbort, type ModelClient } from '../model/client.js';
 import type { OversightEngine } from '../oversight/engine.js';
@@ -49,6 +49,8 @@ export class AgentRunner implements AgentDriver {
   }
 
   wake(agent: AgentRecord): void {
+    // A `spawning` agent is waiting out a restart back-off: its inbox keeps until activate() starts it.
+    if (agent.state === 'spawning') return;
     this.kick(agent);
   }
 
@@ -147,8 +149,9 @@ export class AgentRunner implements AgentDriver {
     if (!last) {
       agent.conversation.push({ role: 'user', content: [{ type: 'text', text: START_TEXT }, ...waiting] });
     } else if (last.role === 'assistant') {
-      if (waiting.length === 0) return false;
-      agent.conversation.push({ role: 'user', content: waiting });
+      const unanswered = interruptedToolResults(last);
+      if (waiting.length === 0 && unanswered.length === 0) return false;
+      agent.conversation.push({ role: 'user', content: [...unanswered, ...waiting] });
     } else if (waiting.length > 0) {
       // The last turn is a user turn not yet answered (e.g. restored after a restart): add to it.
       const content = Array.isArray(last.content) ? last.content : [{ type: 'text', text: String(last.content) }];
@@ -214,4 +217,19 @@ export class AgentRunner implements AgentDriver {
   private settleIdle(agent: AgentRecord): void {
     if (agent.state === 'running' || agent.state === 'spawning') this.deps.runtime.move(agent, 'idle');
   }
+}
+
+/** What an interrupted tool call reports: it may or may not have taken effect. */
+export const INTERRUPTED_TOOL_TEXT = 'no result: the agent was halted (suspended or restarted) before this tool call completed; it may or may not have taken effect';
+
+/**
+ * Error results for the tool calls of an assistant turn the agent was halted at (oversight suspends between the
+ * model's reply and its tools). The Messages API refuses a conversation whose tool_use is not answered at once.
+ */
+function interruptedToolResults(turn: ConversationTurn): Anthropic.ToolResultBlockParam[] {
+  if (!Array.isArray(turn.content)) return [];
+  return (turn.content as Array<{ type?: unknown; id?: unknown }>).flatMap((block) =>
+    block.type === 'tool_use' && typeof block.id === 'string'
+      ? [{ type: 'tool_result' as const, tool_use_id: block.id, content: INTERRUPTED_TOOL_TEXT, is_error: true }]
+      : []);
 }

@@ -116,7 +116,8 @@ export class Runtime {
     const agent = this.get(path);
     if (!isActive(agent.state)) throw conflict(`agent ${path} is ${agent.state}; guidance goes to a running or idle agent (resume a suspended one with {"guidance"})`);
     this.enqueue(agent, { kind: 'guidance', text });
-    if (agent.state !== 'correcting') this.move(agent, 'correcting');
+    // During a restart back-off (`spawning`) the guidance simply waits for the agent to start.
+    if (agent.state !== 'correcting' && agent.state !== 'spawning') this.move(agent, 'correcting');
     this.emit(agent, 'correction', { guidance: text, ...actorData(actor) });
     this.driver.wake(agent);
     return agent;
@@ -132,7 +133,7 @@ export class Runtime {
     if (from) item.from = from;
     this.enqueue(agent, item);
     this.emit(agent, 'message', { content: body.content, channel: body.channel ?? null, kind: body.kind ?? null, from: from ?? null });
-    if (isActive(agent.state)) this.driver.wake(agent);
+    if (isActive(agent.state) && agent.state !== 'spawning') this.driver.wake(agent);
     return agent;
   }
 

@@ -29,7 +29,8 @@ export interface Toolset {
 export function toolsetFor(spec: AgentSpec): Toolset {
   const client = new Map<string, ClientTool>();
   const definitions: Anthropic.ToolUnion[] = [];
-  for (const name of spec.tools) {
+  // A name listed twice is sent once: the Messages API refuses duplicate tool names.
+  for (const name of new Set(spec.tools)) {
     const server = SERVER_TOOLS[name];
     if (server) definitions.push(server);
     const tool = OPTIONAL_CLIENT_TOOLS[name];
