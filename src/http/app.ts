@@ -12,6 +12,7 @@ import { handleError, sendError } from './errors.js';
 import { openApiInfo } from './openapi.js';
 import { agentRoutes } from './routes/agents.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
+import { consoleRoutes } from './routes/console.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { streamRoutes } from './routes/streams.js';
 
@@ -57,7 +58,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   await app.register(checkpointRoutes(ctx));
   await app.register(streamRoutes(ctx));
   await app.register(oversightRoutes(ctx));
-  await app.register((await import('./routes/console.js')).consoleRoutes);
+  await app.register(consoleRoutes);
   return app;
 }
 

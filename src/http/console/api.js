@@ -18,6 +18,7 @@ export class ApiError extends Error {
 
 let askForKey = async () => null;
 let pendingAsk = null;
+let declined = false;
 
 /** Installs the prompt used after a 401 (a dialog); it resolves to a key, or null when the operator cancels. */
 export function onKeyNeeded(prompt) {
@@ -33,14 +34,27 @@ export function setApiKey(key) {
   else sessionStorage.removeItem(KEY_STORAGE);
 }
 
-/** Asks for a key after a 401. Concurrent 401s share one prompt. */
+/**
+ * Asks for a key after a 401. Concurrent 401s share one prompt; once the operator cancels, 401s stay errors
+ * (no prompt on every poll) until `allowKeyPrompt()`.
+ */
 export function requestKey(reason) {
+  if (declined) return Promise.resolve(null);
   pendingAsk ??= Promise.resolve(askForKey(reason)).then((key) => {
     pendingAsk = null;
     if (key) setApiKey(key);
+    else declined = true;
     return key;
   });
   return pendingAsk;
+}
+
+export function allowKeyPrompt() {
+  declined = false;
+}
+
+export function keyDeclined() {
+  return declined;
 }
 
 export function authHeaders(headers = {}) {

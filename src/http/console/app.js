@@ -4,14 +4,14 @@
 // than streams a browser can hold open (six connections per host, some kept for requests and the log).
 
 import { runAction } from './actions.js';
-import { agentUrl, api, apiKey, onKeyNeeded, setApiKey } from './api.js';
+import { agentUrl, allowKeyPrompt, api, apiKey, keyDeclined, onKeyNeeded, setApiKey } from './api.js';
 import { createDetail } from './detail.js';
 import { formDialog } from './dialogs.js';
 import { h } from './dom.js';
 import { openStream } from './sse.js';
 import { STATES, createTreeTable, walk } from './tree.js';
 
-const POLL_MS = 5_000;
+const POLL_MS = 3_000;
 const SUBTREE_REFRESH_MS = 1_000;
 const MAX_ROOT_STREAMS = 3;
 const SAMPLES_PER_AGENT = 180;
@@ -23,8 +23,9 @@ const samples = new Map();
 const streams = new Map();
 const streamStatus = new Map();
 const refreshTimers = new Map();
+const lastRefresh = new Map();
 
-// ---- the model -------------------------------------------------------------------------------------------
+// ---- the model
 
 function reindex() {
   model.byPath.clear();
@@ -46,8 +47,6 @@ function sample(node, force = false) {
   if (list.length > SAMPLES_PER_AGENT) list.shift();
   samples.set(node.path, list);
 }
-
-const rootOf = (path) => path.split('/')[0];
 
 async function loadTree() {
   const body = await api('GET', '/agents');
@@ -74,12 +73,15 @@ async function refreshRoot(root) {
   render();
 }
 
+/** Re-reads a root's subtree now, or, if it was re-read less than a second ago, once that second is over. */
 function scheduleRefresh(root) {
   if (refreshTimers.has(root)) return;
+  const wait = Math.max(0, (lastRefresh.get(root) ?? 0) + SUBTREE_REFRESH_MS - Date.now());
   refreshTimers.set(root, setTimeout(() => {
     refreshTimers.delete(root);
+    lastRefresh.set(root, Date.now());
     refreshRoot(root);
-  }, SUBTREE_REFRESH_MS));
+  }, wait));
 }
 
 /** What an event says about a node, applied before the subtree is re-read. */
@@ -105,7 +107,7 @@ function applyEvent(type, data) {
   render();
 }
 
-// ---- live streams, one per root --------------------------------------------------------------------------
+// ---- live streams, one per root
 
 function syncStreams() {
   const wanted = new Set(model.roots.slice(0, MAX_ROOT_STREAMS).map((r) => r.path));
@@ -182,9 +184,9 @@ async function poll() {
   renderConnection();
 }
 
-// ---- rendering -------------------------------------------------------------------------------------------
+// ---- rendering
 
-const tree = createTreeTable($('tree-body'), (path) => select(path, { focus: true }));
+const tree = createTreeTable($('tree-body'), (path) => select(path));
 const detail = createDetail($('detail'), {
   onAction: (name) => act(name, model.byPath.get(model.selected)),
   samples: (path) => samples.get(path) ?? [],
@@ -201,21 +203,24 @@ function render() {
     $('tree-empty').hidden = total > 0;
     $('tree-nomatch').hidden = total === 0 || shown > 0;
     const node = model.selected ? model.byPath.get(model.selected) : null;
-    if (model.selected && !node) return select(null);
+    if (model.selected && !node) return void select(null);
     detail.show(node ?? null);
   });
 }
 
-function select(path, { focus = false } = {}) {
+/** Selects an agent (null: none). A path the console has not seen yet (a link, a root spawned elsewhere) re-reads the tree first. */
+async function select(path, { focus = false } = {}) {
+  if (path && !model.byPath.has(path)) await loadTree().catch(() => {});
+  if (path && !model.byPath.has(path)) path = null;
   model.selected = path;
   const hash = path ? `#/agents/${path}` : '#/';
   if (location.hash !== hash) history.replaceState(null, '', hash);
-  const node = path ? model.byPath.get(path) : null;
-  detail.show(node ?? null, { focus });
+  detail.show(path ? model.byPath.get(path) : null, { focus });
+  $('sr-status').textContent = path ? `Showing ${path}` : '';
   render();
 }
 
-// ---- notices and actions ---------------------------------------------------------------------------------
+// ---- notices and actions
 
 function notify(message, tone = 'error') {
   const el = $('notice');
@@ -225,6 +230,7 @@ function notify(message, tone = 'error') {
 }
 
 async function act(name, node) {
+  $('notice').hidden = true;
   try {
     await runAction(name, node ?? {}, {
       refresh: () => loadTree(),
@@ -236,18 +242,25 @@ async function act(name, node) {
   }
 }
 
-// ---- wiring ----------------------------------------------------------------------------------------------
+// ---- wiring
+
+/** The header's key button: forget the key when there is one, ask for one after a cancelled prompt. */
+function renderAuthButton() {
+  const button = $('auth-key');
+  button.hidden = apiKey() === null && !keyDeclined();
+  button.textContent = apiKey() === null ? 'Enter API key' : 'Forget API key';
+}
 
 onKeyNeeded((reason) => {
   let key = null;
   return formDialog({
-    title: 'API key', description: `${reason} It is kept for this tab only.`, submitLabel: 'Use key',
+    title: 'API key', description: `${reason} It is kept for this tab only.`, submitLabel: 'Use key', dialogId: 'key-dialog',
     fields: [{ name: 'key', label: 'API key', type: 'password', required: true, autocomplete: 'current-password' }],
     onSubmit: (v) => {
       key = v.key;
     },
   }).then((ok) => {
-    $('auth-key').hidden = !ok;
+    setTimeout(renderAuthButton); // after requestKey() has recorded the answer
     return ok ? key : null;
   });
 });
@@ -266,11 +279,16 @@ $('spawn-root').addEventListener('click', () => act('spawnRoot', null));
 $('notice-close').addEventListener('click', () => {
   $('notice').hidden = true;
 });
-$('auth-key').hidden = apiKey() === null;
+renderAuthButton();
 $('auth-key').addEventListener('click', () => {
-  setApiKey(null);
-  $('auth-key').hidden = true;
-  notify('The API key was forgotten for this tab.', 'info');
+  if (apiKey() === null) {
+    allowKeyPrompt();
+    loadTree().catch((err) => notify(err.display ?? String(err)));
+  } else {
+    setApiKey(null);
+    notify('The API key was forgotten for this tab.', 'info');
+  }
+  renderAuthButton();
 });
 
 const fromHash = () => {

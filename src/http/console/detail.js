@@ -6,7 +6,7 @@ import { drawHealthChart } from './chart.js';
 import { clip, compact, dateTime, duration, fixed2, h, svg } from './dom.js';
 import { createLog } from './log.js';
 import { openStream } from './sse.js';
-import { stateBadge } from './tree.js';
+import { COHERENCE_FLOOR, stateBadge } from './tree.js';
 
 const ACTION_GROUPS = [
   [['spawnChild', 'Spawn child'], ['guide', 'Guide'], ['message', 'Message']],
@@ -39,6 +39,7 @@ export function createDetail(panel, deps) {
     })));
     els = {
       badge: h('span', { class: 'badge-slot' }),
+      goal: h('p', { class: 'goal' }),
       reason: h('p', { class: 'suspend-reason', hidden: true }),
       meta: h('p', { class: 'meta' }),
       buttons,
@@ -46,7 +47,7 @@ export function createDetail(panel, deps) {
       stats: h('div', { class: 'stats' }),
       spec: h('div', {}),
       policy: h('div', {}),
-      log: h('ol', { class: 'log', role: 'log', 'aria-label': `Log of ${node.path}`, tabindex: '0' }),
+      log: h('ol', { class: 'log', role: 'log', 'aria-label': `Log of ${node.path}; arrow keys move between entries`, tabindex: '0' }),
       logStatus: h('span', { class: 'stream-status', role: 'status' }, 'connecting…'),
       checkpoints: h('tbody', {}),
       checkpointsEmpty: h('p', { class: 'muted small' }, 'No checkpoints yet.'),
@@ -55,17 +56,18 @@ export function createDetail(panel, deps) {
     panel.replaceChildren(
       h('header', { class: 'detail-head' },
         h('div', { class: 'title-row' }, h('h2', { id: 'detail-title', tabindex: '-1' }, node.path), els.badge),
-        els.reason, els.meta),
+        els.goal, els.reason, els.meta),
       h('div', { class: 'actions', role: 'group', 'aria-label': `Actions on ${node.path}` }, groups),
-      h('div', { class: 'cards' },
-        h('section', { class: 'card', 'aria-labelledby': 'h-health' }, h('h3', { id: 'h-health' }, 'Health'), els.chart, els.stats),
-        h('section', { class: 'card', 'aria-labelledby': 'h-spec' }, h('h3', { id: 'h-spec' }, 'Spec'), els.spec,
-          h('h3', { id: 'h-policy' }, 'Policy'), els.policy)),
+      h('section', { class: 'card', 'aria-labelledby': 'h-health' }, h('h3', { id: 'h-health' }, 'Health'), els.chart, els.stats),
       h('section', { class: 'card', 'aria-labelledby': 'h-log' },
         h('div', { class: 'card-head' }, h('h3', { id: 'h-log' }, 'Log'), els.logStatus), els.log),
+      h('section', { class: 'card', 'aria-label': 'Spec and policy' },
+        h('div', { class: 'columns' },
+          h('div', {}, h('h3', {}, 'Spec'), els.spec),
+          h('div', {}, h('h3', {}, 'Policy'), els.policy))),
       h('section', { class: 'card', 'aria-labelledby': 'h-cp' },
         h('h3', { id: 'h-cp' }, 'Checkpoints'),
-        h('table', { class: 'cp-table' },
+        els.cpTable = h('table', { class: 'cp-table', hidden: true },
           h('thead', {}, h('tr', {}, ['Id', 'Label', 'Taken', 'Turns', 'State'].map((c) => h('th', { scope: 'col' }, c)))),
           els.checkpoints),
         els.checkpointsEmpty));
@@ -76,6 +78,7 @@ export function createDetail(panel, deps) {
       h('td', {}, h('code', {}, c.id)), h('td', {}, c.label ?? ''), h('td', {}, dateTime(c.timestamp)), h('td', { class: 'num' }, c.turns),
       h('td', {}, c.state))));
     els.checkpointsEmpty.hidden = checkpoints.length > 0;
+    els.cpTable.hidden = checkpoints.length === 0;
   }
 
   async function loadCheckpoints() {
@@ -111,8 +114,10 @@ export function createDetail(panel, deps) {
     const enabled = enabledActions(node);
     els.badge.replaceChildren(stateBadge(node.state));
     const reason = node.state === 'suspended' && node.suspend_reason
-      ? `Suspended: ${node.suspend_reason.replace('_', ' ')}${lastSuspendDetail ? ` — ${clip(lastSuspendDetail, 200)}` : ''}`
+      ? `Suspended: ${node.suspend_reason.replaceAll('_', ' ')}${lastSuspendDetail ? ` — ${clip(lastSuspendDetail, 200)}` : ''}`
       : node.error_message ? `Error: ${clip(node.error_message, 200)}` : '';
+    els.goal.textContent = node.spec.goal;
+    els.goal.title = node.spec.goal;
     els.reason.textContent = reason;
     els.reason.hidden = reason === '';
     els.meta.textContent = [
@@ -129,10 +134,14 @@ export function createDetail(panel, deps) {
     const stat = (cls, label, value, note) => h('div', { class: `stat ${cls}` },
       h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value' }, value), note ? h('span', { class: 'stat-note' }, note) : null);
     els.stats.replaceChildren(
-      stat('coherence', 'Coherence', fixed2(hl.coherence), 'suspends below 0.3'),
+      stat('coherence', 'Coherence', fixed2(hl.coherence), `floor ${COHERENCE_FLOOR}`),
       stat('drift', 'Drift', fixed2(hl.drift), `limit ${node.policy.drift_threshold}`),
       stat('rate', 'Token rate', `${compact(hl.token_rate)}/h`, 'last hour'),
       stat('plain', 'Tokens', compact(hl.tokens_total), `${hl.loops_detected} loop${hl.loops_detected === 1 ? '' : 's'} seen`));
+    // Spec and policy change rarely (never, today): rebuilt only when they do, so a text selection survives.
+    const specKey = JSON.stringify([node.spec, node.policy]);
+    if (els.specKey === specKey) return;
+    els.specKey = specKey;
     const s = node.spec;
     els.spec.replaceChildren(definitionList([
       ['Goal', s.goal], ['Model', h('code', {}, s.model)], ['Tools', s.tools.length ? s.tools.join(', ') : null], ['Schedule', s.schedule],
@@ -178,6 +187,7 @@ export function createDetail(panel, deps) {
     /** Shows `node` (or the empty state for null); a new path resets the log and checkpoints. */
     show(node, { focus = false } = {}) {
       if (!node) {
+        if (path === null && els === null && panel.firstElementChild?.classList.contains('empty-detail')) return;
         stream?.close();
         stream = null;
         path = null;

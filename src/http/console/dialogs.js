@@ -3,8 +3,6 @@
 
 import { h } from './dom.js';
 
-const dialog = document.getElementById('form-dialog');
-
 function control(field, id) {
   const common = { id, name: field.name, required: field.required ?? false };
   if (field.hint) common['aria-describedby'] = `${id}-hint`;
@@ -30,6 +28,7 @@ function fieldRow(field, n) {
   const input = control(field, id);
   const label = h('label', { for: id }, field.label, field.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
   const hint = field.hint ? h('small', { id: `${id}-hint`, class: 'hint' }, field.hint) : null;
+  if (field.type === 'checkbox') return h('div', { class: 'field field-checkbox' }, h('span', { class: 'check' }, input, label), hint);
   return h('div', { class: `field field-${field.type ?? 'text'}` }, label, input, hint);
 }
 
@@ -38,9 +37,10 @@ let opened = 0;
 /**
  * Shows a form and resolves true once `onSubmit(values)` succeeds, false when cancelled. Field values are
  * strings (checkboxes: booleans). `danger` marks a destructive action: the submit button is red and the
- * description says what will be lost.
+ * description says what will be lost. `dialogId` picks the <dialog> (the key prompt has its own, to open over a form).
  */
-export function formDialog({ title, description, fields = [], groups = [], submitLabel, danger = false, onSubmit }) {
+export function formDialog({ title, description, fields = [], groups = [], submitLabel, danger = false, onSubmit, dialogId = 'form-dialog' }) {
+  const dialog = document.getElementById(dialogId);
   const n = ++opened;
   const opener = document.activeElement;
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true });

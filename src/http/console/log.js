@@ -53,16 +53,29 @@ export function summarize(type, entry) {
   return clip(data, 140);
 }
 
-/** The log list: `add(type, entry)` appends, keeping the view pinned to the bottom unless scrolled up. */
+/**
+ * The log list: `add(type, entry)` appends, keeping the view pinned to the bottom unless scrolled up. The list
+ * is one tab stop (hundreds of entries would otherwise be hundreds); arrow keys move between entries and
+ * Enter opens one.
+ */
 export function createLog(list) {
   let count = 0;
+  list.addEventListener('keydown', (event) => {
+    const items = [...list.querySelectorAll('summary')];
+    if (items.length === 0) return;
+    const at = items.indexOf(document.activeElement);
+    const next = { ArrowDown: at + 1, ArrowUp: at === -1 ? items.length - 1 : at - 1, Home: 0, End: items.length - 1 }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    items[Math.max(0, Math.min(items.length - 1, next))].focus();
+  });
   return {
     add(type, entry) {
       const pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
       const tone = TONE[type] ? ` tone-${TONE[type]}` : '';
       const item = h('li', { class: `log-entry${tone}`, 'data-type': type },
         h('details', {},
-          h('summary', {},
+          h('summary', { tabindex: '-1' },
             h('time', { datetime: entry.timestamp ?? '' }, clockTime(entry.timestamp)),
             h('span', { class: 'log-type' }, type),
             h('span', { class: 'log-text' }, summarize(type, entry))),

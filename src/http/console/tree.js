@@ -3,6 +3,9 @@
 
 import { compact, fixed2, h } from './dom.js';
 
+/** Oversight suspends an agent whose coherence falls below this (the seed's oversight table). */
+export const COHERENCE_FLOOR = 0.3;
+
 export const STATES = ['spawning', 'running', 'idle', 'correcting', 'suspended', 'terminating', 'dead'];
 
 /** A state as colour and word (never colour alone). */
@@ -10,11 +13,9 @@ export function stateBadge(state) {
   return h('span', { class: `state state-${state}` }, h('span', { class: 'dot', 'aria-hidden': 'true' }), state);
 }
 
-/** A 0–1 value as a number with a small bar; `bad` marks it past its limit. */
-function meterCell(value, bad) {
-  const bar = h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', {}));
-  bar.firstChild.style.setProperty('--v', String(Math.max(0, Math.min(1, value ?? 0))));
-  return h('td', { class: `num meter${bad ? ' bad' : ''}` }, bar, fixed2(value));
+/** A 0–1 health value; `bad` marks it past its limit (in colour and weight, with the limit in its title). */
+function healthCell(value, bad, limit) {
+  return h('td', { class: `num${bad ? ' bad' : ''}`, title: bad ? `past the limit ${limit}` : '' }, fixed2(value));
 }
 
 export function matchesFilter(node, filter) {
@@ -32,6 +33,7 @@ export function* walk(nodes, depth = 0) {
 
 export function createTreeTable(tbody, onSelect) {
   const rows = new Map();
+  const rowSignatures = new WeakMap();
 
   function rowFor(node) {
     let row = rows.get(node.path);
@@ -54,16 +56,20 @@ export function createTreeTable(tbody, onSelect) {
     else button.removeAttribute('aria-current');
     row.className = `${selected ? 'selected ' : ''}row-${node.state}`;
     const health = node.health ?? {};
+    // Cells are rebuilt only when what they show changed (the name cell, which may hold focus, never is).
+    const signature = [node.state, node.suspend_reason, node.error_message, health.tokens_total, health.token_rate, health.coherence,
+      health.drift, node.policy?.drift_threshold, node.restart_count, node.policy?.max_restarts].join('|');
+    if (rowSignatures.get(row) === signature) return;
+    rowSignatures.set(row, signature);
     const reason = node.suspend_reason ?? (node.error_message ? 'error' : '');
     const cells = [
       h('td', {}, stateBadge(node.state)),
       h('td', { class: 'reason', title: node.error_message ?? '' }, reason || h('span', { class: 'muted' }, '—')),
       h('td', { class: 'num', title: `${health.tokens_total ?? 0} tokens in all, ${health.token_rate ?? 0} in the last hour` }, compact(health.tokens_total)),
-      meterCell(health.coherence, health.coherence < 0.3),
-      meterCell(health.drift, health.drift >= (node.policy?.drift_threshold ?? 1)),
+      healthCell(health.coherence, health.coherence < COHERENCE_FLOOR, COHERENCE_FLOOR),
+      healthCell(health.drift, health.drift >= (node.policy?.drift_threshold ?? 1), node.policy?.drift_threshold),
       h('td', { class: 'num' }, `${node.restart_count}/${node.policy?.max_restarts ?? '?'}`),
     ];
-    // Cheap enough at console scale; the name cell (which may hold focus) is never replaced.
     while (row.children.length > 1) row.lastChild.remove();
     row.append(...cells);
   }
