@@ -79,8 +79,8 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       oversight.stop();
       scheduler.stop();
       supervisor.stop();
+      await app.close(); // stops accepting and ends SSE streams first, so nothing new wakes an agent
       for (const agent of runtime.tree.all()) runner.halt(agent);
-      await app.close();
       await store.flush();
       store.close();
     })()),

@@ -41,6 +41,8 @@ export const PROMPT_WINDOW_TURNS = 120;
 export function promptWindow(conversation: ConversationTurn[]): Anthropic.MessageParam[] {
   let start = Math.max(0, conversation.length - PROMPT_WINDOW_TURNS);
   while (start > 0 && !isPlainUserTurn(conversation[start]!)) start--;
+  // Only part of a long conversation is loaded after a restart: it may begin mid-exchange, so skip ahead.
+  while (start < conversation.length - 1 && !isPlainUserTurn(conversation[start]!)) start++;
   return conversation.slice(start) as Anthropic.MessageParam[];
 }
 

@@ -15,7 +15,8 @@ export function restoreTree(runtime: Runtime, stored: StoredState): { active: Ag
     runtime.tree.insert(agent);
     if (isActive(agent.state)) active.push(agent);
   }
-  runtime.bus.history.restore(stored.events, stored.firstRetainedEventId);
+  // Memory holds only the events loaded; a cursor older than the first of them is answered from the store.
+  runtime.bus.history.restore(stored.events, stored.events[0]?.id ?? stored.lastEventId + 1);
   runtime.bus.resumeAfter(stored.lastEventId);
   return { active };
 }

@@ -238,7 +238,7 @@ export class Runtime {
     agent.conversation = checkpoint ? structuredClone(checkpoint.conversation) : [];
     agent.conversationEpoch += 1;
     agent.turnCount = checkpoint ? checkpoint.turns : 0;
-    agent.inbox = [];
+    // Undelivered messages and guidance are kept: they arrived after the checkpoint and still need answering.
     agent.recentToolCalls = [];
     agent.loopWarnings = 0;
     agent.restartCount += 1;

@@ -16,6 +16,15 @@ export interface SqliteStoreOptions {
   turnsLoadedAtStart: number;
 }
 
+/**
+ * Event ids are handed to SSE clients as soon as they are published, before the group commit makes the events
+ * durable. So that a killed daemon never hands out an id twice, the store records a high-water mark ahead of the
+ * ids in use (one synchronous write per block) and numbering resumes past it after an unclean stop.
+ */
+export const EVENT_ID_BLOCK = 1_000;
+/** Events appended between two prunes of the events table. */
+export const EVENTS_BETWEEN_PRUNES = 10_000;
+
 type Op =
   | { kind: 'agent'; agent: AgentRecord }
   | { kind: 'delete'; path: string }
@@ -34,10 +43,18 @@ export class SqliteStore implements Store {
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
   private healthy = true;
-  /** What of each agent's conversation is on disk: its epoch and how many turns. */
+  /**
+   * What of each agent's conversation is on disk: its epoch, how many of the in-memory turns are written, and
+   * `base`, the seq of the first in-memory turn (older turns stay on disk when only the latest are loaded).
+   */
   private readonly persistedTurns = new Map<string, { epoch: number; count: number; base: number }>();
   private readonly checkpointIndex = new Map<string, Checkpoint[]>();
   private eventsSincePrune = 0;
+  /** Events with ids up to here may have been pruned: a replay from before it is `gone`. */
+  private prunedThroughEventId: number;
+  /** Event ids up to here may have been seen by clients (persisted in meta before they are published). */
+  private eventIdHighWater = 0;
+  private lastAppendedEventId = 0;
   private readonly stmt;
 
   constructor(file: string, private readonly options: SqliteStoreOptions, sync: 'normal' | 'full' = 'normal') {
@@ -54,8 +71,11 @@ export class SqliteStore implements Store {
       insertTurn: this.db.prepare('INSERT OR REPLACE INTO turns (path, seq, json) VALUES (?, ?, ?)'),
       insertEvent: this.db.prepare('INSERT INTO events (id, path, type, ts, json) VALUES (?, ?, ?, ?, ?)'),
       insertCheckpoint: this.db.prepare('INSERT OR REPLACE INTO checkpoints (path, id, ts, json) VALUES (?, ?, ?, ?)'),
-      pruneEvents: this.db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?'),
+      pruneEvents: this.db.prepare('DELETE FROM events WHERE id <= ?'),
+      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
+    const pruned = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(EVENTS_PRUNED_THROUGH) as { value: number } | undefined;
+    this.prunedThroughEventId = pruned?.value ?? 0;
   }
 
   saveAgent(agent: AgentRecord): void {
@@ -70,7 +90,13 @@ export class SqliteStore implements Store {
     this.push({ kind: 'delete', path });
   }
 
+  /** Called as each event is published, before any client sees it. */
   appendEvent(event: AgentEvent): void {
+    if (event.id > this.eventIdHighWater && this.db.open) {
+      this.eventIdHighWater = event.id + EVENT_ID_BLOCK;
+      this.stmt.setMeta.run(EVENT_ID_HIGH_WATER, this.eventIdHighWater);
+    }
+    this.lastAppendedEventId = Math.max(this.lastAppendedEventId, event.id);
     this.push({ kind: 'event', event });
   }
 
@@ -90,8 +116,7 @@ export class SqliteStore implements Store {
   }
 
   eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] | 'gone' {
-    const first = (this.db.prepare('SELECT MIN(id) AS first FROM events').get() as { first: number | null }).first;
-    if (first !== null && first > afterId + 1) return 'gone';
+    if (afterId < this.prunedThroughEventId) return 'gone';
     const sql = scope === 'self'
       ? 'SELECT id, path, type, ts, json FROM events WHERE id > ? AND path = ? ORDER BY id LIMIT ?'
       : "SELECT id, path, type, ts, json FROM events WHERE id > ? AND (path = ? OR (path >= ? AND path < ?)) ORDER BY id LIMIT ?";
@@ -128,9 +153,9 @@ export class SqliteStore implements Store {
     this.pendingAgents.clear();
     try {
       if (ops.length > 0 && this.db.open) this.db.transaction(() => ops.forEach((op) => this.apply(op)))();
-      if (this.eventsSincePrune > 10_000) {
+      if (this.eventsSincePrune > EVENTS_BETWEEN_PRUNES) {
         this.eventsSincePrune = 0;
-        this.stmt.pruneEvents.run(this.options.eventsRetained);
+        this.prune();
       }
       this.healthy = true;
       for (const w of waiters) w.resolve();
@@ -161,15 +186,28 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Appends new turns; rewrites the conversation when it was replaced (a new epoch). */
+  /** Keeps the latest `eventsRetained` ids; remembers where it cut, so a replay from before it is answered `gone`. */
+  private prune(): void {
+    const { last } = this.db.prepare('SELECT MAX(id) AS last FROM events').get() as { last: number | null };
+    const through = (last ?? 0) - this.options.eventsRetained;
+    if (through <= this.prunedThroughEventId) return;
+    this.db.transaction(() => {
+      this.stmt.pruneEvents.run(through);
+      this.stmt.setMeta.run(EVENTS_PRUNED_THROUGH, through);
+    })();
+    this.prunedThroughEventId = through;
+  }
+
+  /** Appends new turns after those on disk; rewrites the conversation when it was replaced (a new epoch). */
   private writeTurns(agent: AgentRecord): void {
     const known = this.persistedTurns.get(agent.path);
     const turns = agent.conversation;
     let start = 0;
+    let base = 0;
     if (!known || known.epoch !== agent.conversationEpoch) this.stmt.deleteTurns.run(agent.path);
-    else start = known.count;
-    for (let i = start; i < turns.length; i++) this.stmt.insertTurn.run(agent.path, i, JSON.stringify(turns[i]));
-    this.persistedTurns.set(agent.path, { epoch: agent.conversationEpoch, count: turns.length, base: 0 });
+    else ({ count: start, base } = known);
+    for (let i = start; i < turns.length; i++) this.stmt.insertTurn.run(agent.path, base + i, JSON.stringify(turns[i]));
+    this.persistedTurns.set(agent.path, { epoch: agent.conversationEpoch, count: turns.length, base });
   }
 
   load(): StoredState {
@@ -180,7 +218,12 @@ export class SqliteStore implements Store {
       'SELECT path, seq, json FROM (SELECT path, seq, json, ROW_NUMBER() OVER (PARTITION BY path ORDER BY seq DESC) AS n FROM turns) WHERE n <= ? ORDER BY path, seq',
     ).all(this.options.turnsLoadedAtStart) as Array<{ path: string; seq: number; json: string }>;
     for (const row of turnRows) byPath.get(row.path)?.conversation.push(JSON.parse(row.json) as ConversationTurn);
-    for (const agent of agents) this.persistedTurns.set(agent.path, { epoch: agent.conversationEpoch, count: agent.conversation.length, base: 0 });
+    const stored = new Map((this.db.prepare('SELECT path, MAX(seq) + 1 AS total FROM turns GROUP BY path').all() as Array<{ path: string; total: number }>)
+      .map((r) => [r.path, r.total]));
+    for (const agent of agents) {
+      const count = agent.conversation.length;
+      this.persistedTurns.set(agent.path, { epoch: agent.conversationEpoch, count, base: (stored.get(agent.path) ?? count) - count });
+    }
     for (const row of this.db.prepare('SELECT json FROM checkpoints ORDER BY rowid').all() as Array<{ json: string }>) {
       const checkpoint = JSON.parse(row.json) as Checkpoint;
       const list = this.checkpointIndex.get(checkpoint.path) ?? [];
@@ -189,21 +232,24 @@ export class SqliteStore implements Store {
     }
     const events = (this.db.prepare('SELECT * FROM (SELECT id, path, type, ts, json FROM events ORDER BY id DESC LIMIT ?) ORDER BY id')
       .all(this.options.eventsLoadedAtStart) as EventRow[]).map(eventFromRow);
-    const bounds = this.db.prepare('SELECT MIN(id) AS first, MAX(id) AS last FROM events').get() as { first: number | null; last: number | null };
-    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'last_event_id'").get() as { value: number } | undefined;
-    return {
-      agents, checkpoints: [], events,
-      lastEventId: Math.max(bounds.last ?? 0, meta?.value ?? 0),
-      firstRetainedEventId: bounds.first ?? (bounds.last ?? 0) + 1,
-    };
+    const { last } = this.db.prepare('SELECT MAX(id) AS last FROM events').get() as { last: number | null };
+    const highWater = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(EVENT_ID_HIGH_WATER) as { value: number } | undefined;
+    const lastEventId = Math.max(last ?? 0, highWater?.value ?? 0);
+    this.eventIdHighWater = lastEventId;
+    return { agents, checkpoints: [], events, lastEventId, firstRetainedEventId: this.prunedThroughEventId + 1 };
   }
 
+  /** Commits what is queued; after a clean close numbering resumes right after the last event, without a gap. */
   close(): void {
     if (!this.db.open) return;
     this.commit();
+    if (this.lastAppendedEventId > 0) this.stmt.setMeta.run(EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
     this.db.close();
   }
 }
+
+const EVENT_ID_HIGH_WATER = 'event_id_high_water';
+const EVENTS_PRUNED_THROUGH = 'events_pruned_through';
 
 interface EventRow { id: number; path: string; type: string; ts: string; json: string }
 

@@ -6,7 +6,9 @@ export interface StoredState {
   agents: AgentRecord[]; // parents before children
   checkpoints: Checkpoint[];
   events: AgentEvent[]; // the most recent, oldest first
+  /** Ids up to here may have been handed out (to SSE clients too); numbering continues after it. */
   lastEventId: number;
+  /** Events before this id may have been pruned. */
   firstRetainedEventId: number;
 }
 

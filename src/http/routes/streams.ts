@@ -47,6 +47,8 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
       scope,
       deliver: (event, wire) => {
         if (event.id > lastSent) stream.write(wire);
+        // The agent is gone for good: end its streams (a reconnect gets the 404) rather than hold them open.
+        if (event.type === 'purged' && event.path === path) stream.close();
       },
     });
     stream.whenClosed(() => {
