@@ -56,17 +56,30 @@ export async function startTestDaemon(
 }
 
 /**
- * Registers hooks that start a test daemon before each test (or once for the enclosing describe/file when
- * `shared`) and close it after; read `.d` and `.http` inside tests.
+ * Registers hooks that start a test daemon before each test and close it after; read `.d` and `.http` inside
+ * tests. `shared` starts one daemon for the enclosing file or describe instead (starting one costs more than most
+ * tests), and with `purgeAfterEach` every root is purged after each test, so each test starts from an empty tree.
  */
-export function useTestDaemon(options: { shared?: boolean; env?: Record<string, string>; clock?: () => number } = {}) {
+export function useTestDaemon(options: { shared?: boolean; purgeAfterEach?: boolean; env?: Record<string, string>; clock?: () => number } = {}) {
   const ctx = {} as { d: TestDaemon; http: Api };
   (options.shared ? beforeAll : beforeEach)(async () => {
     ctx.d = await startTestDaemon(options.env, options.clock ? { clock: options.clock } : {});
     ctx.http = api(ctx.d.url);
   });
+  if (options.shared && options.purgeAfterEach) afterEach(() => purgeAll(ctx.http));
   (options.shared ? afterAll : afterEach)(() => ctx.d.close());
   return ctx;
+}
+
+/** Purges every root (and so every agent); fails the test if the daemon refuses. */
+export async function purgeAll(client: Api): Promise<void> {
+  const tree = await client.get<{ agents: AgentNodeJson[] }>('/agents?depth=0');
+  for (const root of tree.body.agents) {
+    const res = await client.delete(`/agents/${root.path}?purge=true`);
+    if (res.status !== 200) throw new Error(`purging ${root.path}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  const after = await client.get<{ total: number }>('/agents');
+  if (after.body.total !== 0) throw new Error(`${after.body.total} roots left after purging them all`);
 }
 
 /** A clock a test moves by hand (pass `clock.now` as startDaemon's clock). */

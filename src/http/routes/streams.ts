@@ -37,12 +37,17 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     stream.open();
     intro(stream);
     let lastSent = 0;
-    if (lastEventId !== undefined) {
-      const replay = replaySince(runtime.bus, runtime.store, path, scope, Number(lastEventId));
+    const cursor = lastEventId === undefined ? undefined : Number(lastEventId);
+    if (cursor === undefined) backlog(stream);
+    else if (cursor > runtime.bus.lastId) {
+      // An id this daemon never gave (its data was replaced): filtering live events by it would drop them all.
+      stream.send('reset', { reason: 'no event here has your Last-Event-ID; re-read the tree', last_id: runtime.bus.lastId });
+    } else {
+      const replay = replaySince(runtime.bus, runtime.store, path, scope, cursor);
       if (replay.kind === 'reset') stream.send('reset', { reason: 'the events after your Last-Event-ID are no longer kept; re-read the tree', oldest_id: replay.oldestId });
       else for (const event of replay.events) stream.write(sseFrame(event));
-      lastSent = replay.kind === 'events' ? (replay.events.at(-1)?.id ?? Number(lastEventId)) : 0;
-    } else backlog(stream);
+      lastSent = replay.kind === 'events' ? (replay.events.at(-1)?.id ?? cursor) : 0;
+    }
     const unsubscribe = runtime.bus.subscribe(path, {
       scope,
       deliver: (event, wire) => {
