@@ -65,3 +65,16 @@ function exhausted(agent: SupervisedAgent, message: string): string {
     ? `${message} (restart policy is never)`
     : `${message} (gave up after ${agent.restartCount} of max_restarts ${agent.policy.max_restarts} restarts)`;
 }
+
+/** Oversight suspensions that a restart from the latest checkpoint can cure: it rolls back what went wrong. */
+const CURABLE_BY_RESTART = new Set(['loop_detected', 'drift_detected']);
+
+/**
+ * `restart: always` also covers runs that oversight ended: an agent suspended for a loop or for drift is restarted
+ * from its latest checkpoint (within max_restarts, after the back-off). Budget suspensions are left alone (a
+ * restart cannot give back tokens), and so is anything an operator did.
+ */
+export function decideAfterOversight(agent: SupervisedAgent, reason: string, backoffBaseMs = RESTART_BACKOFF_BASE_MS): SupervisionAction | null {
+  if (agent.policy.restart !== 'always' || !CURABLE_BY_RESTART.has(reason) || !mayRestart(agent)) return null;
+  return { kind: 'restart', path: agent.path, delayMs: backoffMs(agent.restartCount, backoffBaseMs), cause: `always: oversight suspended it (${reason})` };
+}

@@ -3,7 +3,7 @@ import { DomainError } from '../domain/errors.js';
 import { isActive } from '../domain/states.js';
 import { describeFailure, isTransient } from '../model/client.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { decide, type SupervisionAction } from './decide.js';
+import { decide, decideAfterOversight, type SupervisionAction } from './decide.js';
 
 /**
  * Applies supervision decisions: restarts after their back-off, suspends with `execution_error`. Every decision
@@ -12,7 +12,15 @@ import { decide, type SupervisionAction } from './decide.js';
 export class Supervisor {
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly runtime: Runtime, private readonly backoffBaseMs: number) {}
+  constructor(private readonly runtime: Runtime, private readonly backoffBaseMs: number) {
+    runtime.bus.addSink((event) => {
+      if (event.type !== 'suspended' || event.data.by !== 'oversight') return;
+      const agent = runtime.tree.find(event.path);
+      const action = agent && decideAfterOversight(agent, String(event.data.reason), this.backoffBaseMs);
+      // After the suspension has finished being recorded, not in the middle of it.
+      if (action) queueMicrotask(() => agent.state === 'suspended' && this.apply(action));
+    });
+  }
 
   /** The runner's failure hook. */
   onFailure = (agent: AgentRecord, error: unknown): void => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentPolicy } from '../../src/domain/schemas.js';
 import {
-  backoffMs, decide, RESTART_BACKOFF_BASE_MS, RESTART_BACKOFF_MAX_MS, type Failure, type SupervisedAgent, type SupervisionAction,
+  backoffMs, decide, decideAfterOversight, RESTART_BACKOFF_BASE_MS, RESTART_BACKOFF_MAX_MS, type Failure, type SupervisedAgent, type SupervisionAction,
 } from '../../src/supervision/decide.js';
 
 type Restart = AgentPolicy['restart'];
@@ -185,5 +185,24 @@ describe('back-off', () => {
     const { lookup, siblingsOf } = tree({ restartCount: 2 });
     expect(brief(decide(failure(), lookup, siblingsOf, 100))).toEqual(['restart root/a after 400']);
     expect(brief(decide(failure(), lookup, siblingsOf, 0))).toEqual(['restart root/a after 0']);
+  });
+});
+
+describe('decideAfterOversight (restart always after oversight suspends)', () => {
+  const agent = (restart: 'never' | 'on_failure' | 'always', restartCount = 0) => ({
+    path: 'a', parentPath: null, restartCount, policy: { restart, max_restarts: 2, supervision: 'one_for_one' as const },
+  });
+  it.each([
+    ['always', 'loop_detected', 0, true],
+    ['always', 'drift_detected', 1, true],
+    ['always', 'budget_exceeded', 0, false],
+    ['always', 'manual', 0, false],
+    ['always', 'loop_detected', 2, false],
+    ['on_failure', 'loop_detected', 0, false],
+    ['never', 'drift_detected', 0, false],
+  ] as const)('restart %s, suspended %s after %i restarts → restart: %s', (restart, reason, count, expected) => {
+    const action = decideAfterOversight(agent(restart, count), reason, 1000);
+    expect(action !== null).toBe(expected);
+    if (action) expect(action).toMatchObject({ kind: 'restart', path: 'a', delayMs: 1000 * 2 ** count });
   });
 });

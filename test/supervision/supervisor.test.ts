@@ -194,3 +194,20 @@ describe('a restart resumes from the latest checkpoint', () => {
     expect(await node('r')).toMatchObject({ state: 'running', restart_count: 1 });
   });
 });
+
+describe('restart always after an oversight suspension', () => {
+  /** The model calls the same tool with the same input on every turn: a loop oversight will catch. */
+  beforeEach(() => d.fake.setHandler(() => ({ kind: 'tool_use', name: 'list_children', input: {} })));
+
+  it('an always agent suspended for a loop is restarted from its checkpoint; an on_failure agent stays suspended', async () => {
+    await spawnAgent(http, null, 'keeper', { policy: { restart: 'always', max_restarts: 1 } });
+    await spawnAgent(http, null, 'plain', { policy: { restart: 'on_failure', max_restarts: 1 } });
+    await eventually(() => node('plain')).toMatchObject({ state: 'suspended', suspend_reason: 'loop_detected', restart_count: 0 });
+    // keeper loops, is restarted once, loops again and then stays suspended: max_restarts bounds it.
+    await eventually(() => node('keeper')).toMatchObject({ state: 'suspended', suspend_reason: 'loop_detected', restart_count: 1 });
+    const restarted = d.daemon.runtime.bus.history.recentLog('keeper').filter((e) => e.type === 'restarted');
+    expect(restarted).toHaveLength(1);
+    expect(String(restarted[0]!.data.cause)).toContain('loop_detected');
+    expect(d.daemon.runtime.bus.history.recentLog('plain').some((e) => e.type === 'restarted')).toBe(false);
+  });
+});
