@@ -1,8 +1,17 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseApiKeys } from './http/auth/api-keys.js';
 
 /** Every environment variable the daemon reads, parsed once, each with its default. */
 const intFrom = (min: number, max: number) =>
   z.coerce.number().int().min(min).max(max);
+
+const apiKeys = z.string().transform((text, ctx) => {
+  const parsed = parseApiKeys(text);
+  if ('keys' in parsed) return parsed.keys;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
 
 const configSchema = z.object({
   AUTON_HOST: z.string().min(1).default('127.0.0.1'),
@@ -21,18 +30,44 @@ const configSchema = z.object({
   AUTON_RESTART_BACKOFF_MS: intFrom(0, 600_000).default(1_000),
   AUTON_DB_SYNC: z.enum(['normal', 'full']).default('normal'),
   AUTON_MAX_AGENTS: intFrom(1, 10_000_000).default(10_000),
+  AUTON_API_KEYS: apiKeys.default([]),
+  AUTON_INSECURE: z.enum(['0', '1']).default('0').transform((v) => v === '1'),
+  AUTON_RATE_LIMIT_PER_MINUTE: intFrom(0, 100_000_000).default(6_000),
+  AUTON_MAX_SSE_PER_KEY: intFrom(1, 100_000).default(100),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
 
+/** Variables whose values are never echoed in an error. */
+const SECRETS = new Set(['AUTON_API_KEYS', 'ANTHROPIC_API_KEY']);
+
 /** Parses the environment; a bad value throws one line naming the variable. Empty strings count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const name = String(issue?.path[0] ?? 'environment');
-  throw new ConfigError(`invalid ${name}=${JSON.stringify(env[name])}: ${issue?.message ?? 'bad value'}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    const shown = SECRETS.has(name) ? name : `${name}=${JSON.stringify(env[name])}`;
+    throw new ConfigError(`invalid ${shown}: ${issue?.message ?? 'bad value'}`);
+  }
+  const config = parsed.data;
+  if (!isLoopback(config.AUTON_HOST) && config.AUTON_API_KEYS.length === 0 && !config.AUTON_INSECURE) {
+    throw new ConfigError(
+      `refusing to listen on AUTON_HOST=${config.AUTON_HOST} without AUTON_API_KEYS: anyone who reaches it could run agents ` +
+      'on your model key. Set AUTON_API_KEYS (README, "Security"), or AUTON_INSECURE=1 if a proxy in front authenticates.',
+    );
+  }
+  return config;
+}
+
+/** 127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, ::, a hostname, a LAN address) may be reachable from outside. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || /^::ffff:127\./i.test(bare);
+  return false;
 }

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { EventBus } from './events/bus.js';
 import { buildApp, type AutonApp } from './http/app.js';
+import { AutonMetrics } from './http/metrics.js';
+import { SseClients } from './http/sse-clients.js';
 import { anthropicClient } from './model/client.js';
 import { OversightEngine } from './oversight/engine.js';
 import { createJudge } from './oversight/judge.js';
@@ -42,6 +44,9 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   });
   const restored = restoreTree(runtime, store.load());
   bus.addSink((event) => store.appendEvent(event));
+  const sseClients = new SseClients(config.AUTON_MAX_SSE_PER_KEY);
+  const metrics = new AutonMetrics({ agents: () => runtime.tree.all(), sseClients });
+  bus.addSink((event) => metrics.observeEvent(event));
 
   const oversight = new OversightEngine(runtime, config.AUTON_OVERSIGHT_INTERVAL_MS);
   const model = anthropicClient({
@@ -52,13 +57,16 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const runner = new AgentRunner({
     runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS,
     afterTurn: createJudge(runtime, model, oversight, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
-    onFailure: supervisor.onFailure,
+    onFailure: (agent, error) => {
+      metrics.modelFailed(agent.spec.model);
+      supervisor.onFailure(agent, error);
+    },
   });
   runtime.driver = runner;
   const scheduler = new Scheduler(runtime);
 
   let accepting = true;
-  const app = await buildApp({ runtime, oversight, config, isAccepting: () => accepting }, { logger: options.logger });
+  const app = await buildApp({ runtime, oversight, metrics, sseClients, config, isAccepting: () => accepting }, { logger: options.logger });
   await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
   oversight.start();
   scheduler.start();

@@ -1,6 +1,6 @@
-import { pino } from 'pino';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { startDaemon } from './daemon.js';
+import { createLogger } from './http/logging.js';
 
 /** Start-up: config → daemon → listen; signals and shutdown. */
 let config;
@@ -11,10 +11,19 @@ try {
   process.stderr.write(`auton: ${error.message}\n`);
   process.exit(2);
 }
+// The keys are kept hashed in memory; the plain text need not outlive start-up (child processes, diagnostics).
+delete process.env.AUTON_API_KEYS;
 
-const logger = pino({ level: config.LOG_LEVEL });
+const logger = createLogger(config.LOG_LEVEL);
 const daemon = await startDaemon(config, { logger });
-logger.info({ url: daemon.url, docs: `${daemon.url}/docs`, agents: daemon.runtime.tree.size, db: config.AUTON_DB }, 'auton is listening');
+const keys = config.AUTON_API_KEYS;
+logger.info({
+  url: daemon.url, docs: `${daemon.url}/docs`, agents: daemon.runtime.tree.size, db: config.AUTON_DB,
+  auth: keys.length > 0 ? keys.map((k) => `${k.name}${k.scope ? `:${k.scope}` : ''} (${k.role})`) : 'off',
+}, 'auton is listening');
+if (keys.length === 0 && !isLoopback(config.AUTON_HOST)) {
+  logger.warn(`AUTON_INSECURE=1: listening on ${config.AUTON_HOST} without API keys; anyone who reaches it controls every agent`);
+}
 if (!config.ANTHROPIC_API_KEY) {
   logger.warn('ANTHROPIC_API_KEY is not set: the daemon serves, but agents are suspended (execution_error) at their first model call');
 }

@@ -10,6 +10,8 @@ export const LIMITS = {
   toolsMaxCount: 32,
   metadataMaxKeys: 32,
   bodyMaxBytes: 1024 * 1024,
+  /** Nesting of a JSON request body (objects and arrays); the deepest valid body has 4. */
+  jsonMaxDepth: 32,
   /** Pending messages + guidance an agent may hold before new ones are refused (429). */
   inboxMaxItems: 1_000,
   /** Log entries per agent kept in memory for `/log` replay. */

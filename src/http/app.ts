@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
@@ -7,12 +9,17 @@ import {
 } from 'fastify-type-provider-zod';
 import { LIMITS } from '../domain/limits.js';
 import { rewriteAgentUrl } from './agent-paths.js';
+import { KeyRing } from './auth/api-keys.js';
+import { guard } from './auth/guard.js';
 import type { AppContext } from './context.js';
-import { handleError, sendError } from './errors.js';
+import { handleError, handleFrameworkError, sendError } from './errors.js';
+import { jsonBodies } from './json-body.js';
 import { openApiInfo } from './openapi.js';
 import { agentRoutes } from './routes/agents.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { consoleRoutes } from './routes/console.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { streamRoutes } from './routes/streams.js';
 
@@ -20,35 +27,49 @@ export interface AppOptions {
   logger: Logger | false;
 }
 
-/** Builds the Fastify instance: routes, OpenAPI + Swagger UI at /docs, one error format everywhere. */
+/** A client's X-Request-ID when it is a sane one (it ends up in every log line), else a fresh one. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Builds the Fastify instance: the guard (keys, scopes, rate limit), routes, OpenAPI + Swagger UI at /docs, one
+ * error format everywhere, request metrics.
+ */
 export async function buildApp(ctx: AppContext, options: AppOptions) {
   const app = Fastify({
     loggerInstance: options.logger || undefined,
     bodyLimit: LIMITS.bodyMaxBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: LIMITS.pathMaxLength * 3 },
     rewriteUrl: (req) => rewriteAgentUrl(req.url ?? '/'),
-    requestIdHeader: 'x-request-id',
+    genReqId: requestId,
+    frameworkErrors: handleFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, `no route ${req.method} ${req.url}`));
+  await app.register(jsonBodies);
 
-  // Bodies are optional on most actions: an empty JSON body reads as no body rather than an error.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
-    }
+  const keys = ctx.config.AUTON_API_KEYS.length > 0 ? new KeyRing(ctx.config.AUTON_API_KEYS) : null;
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  await app.register(guard, { keys, ratePerMinute: ctx.config.AUTON_RATE_LIMIT_PER_MINUTE });
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   await app.register(fastifySwagger, {
-    openapi: { info: openApiInfo, tags: [{ name: 'agents' }, { name: 'checkpoints' }, { name: 'observation' }, { name: 'oversight' }, { name: 'operations' }] },
+    openapi: {
+      info: openApiInfo,
+      tags: [{ name: 'agents' }, { name: 'checkpoints' }, { name: 'observation' }, { name: 'oversight' }, { name: 'operations' }],
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'One of AUTON_API_KEYS (when set)' } } },
+      security: keys ? [{ apiKey: [] }] : [],
+    },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
@@ -58,6 +79,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   await app.register(checkpointRoutes(ctx));
   await app.register(streamRoutes(ctx));
   await app.register(oversightRoutes(ctx));
+  await app.register(healthRoutes(ctx));
+  await app.register(metricsRoutes(ctx));
   await app.register(consoleRoutes);
   return app;
 }

@@ -1,12 +1,16 @@
 import type { Config } from '../config.js';
 import type { OversightEngine } from '../oversight/engine.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { AutonMetrics } from './metrics.js';
+import type { SseClients } from './sse-clients.js';
 
-/** What the HTTP layer is given: the control plane and its engines. */
+/** What the HTTP layer is given: the control plane, its engines, and the daemon's counters. */
 export interface AppContext {
   runtime: Runtime;
   oversight: OversightEngine;
-  config: Pick<Config, 'AUTON_HEARTBEAT_MS'>;
+  metrics: AutonMetrics;
+  sseClients: SseClients;
+  config: Pick<Config, 'AUTON_HEARTBEAT_MS' | 'AUTON_API_KEYS' | 'AUTON_RATE_LIMIT_PER_MINUTE'>;
   /** False once shutdown has begun (readiness). */
   isAccepting(): boolean;
 }

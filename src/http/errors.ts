@@ -12,10 +12,18 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
 };
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
-  409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Entity',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  406: 'Not Acceptable', 409: 'Conflict', 413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
+
+/** An error only the HTTP layer raises (authentication, rate limits): the status is the error. */
+export class HttpError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
 
 export interface ErrorBody {
   statusCode: number;
@@ -33,6 +41,12 @@ const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 export function sendError(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
   if (statusCode === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(QUEUE_FULL_RETRY_AFTER_SECONDS));
   return reply.code(statusCode).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(statusCode, message)));
+}
+
+/** Errors Fastify raises before routing (a malformed URL, an over-long path): the same JSON format. */
+export function handleFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void sendError(reply, status, error.message);
 }
 
 /** Fastify's error handler: typed domain errors, validation and framework errors all become `{statusCode, error, message}`. */

@@ -7,10 +7,12 @@ export const errorSchema = z
 /** The error answers every operation may give, for the OpenAPI document. */
 export const errorResponses = {
   400: errorSchema.describe('Malformed request: bad JSON, a wrong type or enum, an unknown field'),
-  404: errorSchema.describe('No such agent'),
+  401: errorSchema.describe('API keys are configured and the request carries none of them (Authorization: Bearer <key>)'),
+  403: errorSchema.describe("The key's role or scope does not allow this (a read-only key changing an agent, a scoped key spawning a root)"),
+  404: errorSchema.describe('No such agent, or one outside the key\'s scope'),
   409: errorSchema.describe('The agent is in a state that does not allow this, or the id is taken'),
   422: errorSchema.describe('A policy limit: max_children, max_depth, max_restarts, no checkpoint'),
-  429: errorSchema.describe("The agent's inbox is full; retry after the retry-after header"),
+  429: errorSchema.describe("The agent's inbox is full, or the key's request rate is used up; retry after the retry-after header"),
 };
 
 export const openApiInfo = {

@@ -15,9 +15,12 @@ export class SseStream {
   constructor(private readonly res: ServerResponse, private readonly maxQueued: number) {
     res.on('drain', () => this.drain());
     res.on('close', () => this.finish());
+    // The client may have gone while the request was being checked: its 'close' has already been emitted.
+    if (res.destroyed) this.finish();
   }
 
   open(headers: Record<string, string> = {}): void {
+    if (this.closed) return;
     this.res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',

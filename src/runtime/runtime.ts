@@ -123,7 +123,7 @@ export class Runtime {
     return agent;
   }
 
-  message(path: string, body: MessageBody, from?: string): AgentRecord {
+  message(path: string, body: MessageBody, from?: string, actor: Actor = {}): AgentRecord {
     const agent = this.get(path);
     if (!isLive(agent.state)) throw conflict(`agent ${path} is ${agent.state}; it cannot receive messages`);
     const item: InboxItem = { kind: 'message', content: body.content };
@@ -132,7 +132,7 @@ export class Runtime {
     if (body.metadata) item.metadata = body.metadata;
     if (from) item.from = from;
     this.enqueue(agent, item);
-    this.emit(agent, 'message', { content: body.content, channel: body.channel ?? null, kind: body.kind ?? null, from: from ?? null });
+    this.emit(agent, 'message', { content: body.content, channel: body.channel ?? null, kind: body.kind ?? null, from: from ?? null, ...actorData(actor) });
     if (isActive(agent.state) && agent.state !== 'spawning') this.driver.wake(agent);
     return agent;
   }
@@ -162,7 +162,7 @@ export class Runtime {
     return agent;
   }
 
-  checkpoint(path: string, label?: string): Checkpoint {
+  checkpoint(path: string, label?: string, actor: Actor = {}): Checkpoint {
     const agent = this.get(path);
     agent.checkpointCount += 1;
     const checkpoint: Checkpoint = {
@@ -176,7 +176,7 @@ export class Runtime {
     };
     if (label) checkpoint.label = label;
     this.store.saveCheckpoint(checkpoint);
-    this.emit(agent, 'checkpoint', { checkpoint: checkpoint.id, turns: checkpoint.turns, label: label ?? null });
+    this.emit(agent, 'checkpoint', { checkpoint: checkpoint.id, turns: checkpoint.turns, label: label ?? null, ...actorData(actor) });
     this.save(agent);
     return checkpoint;
   }
@@ -196,17 +196,17 @@ export class Runtime {
   }
 
   /** A new sibling with the same spec and policy, continuing from a checkpoint's conversation. */
-  fork(path: string, options: { id?: string; checkpoint?: string } = {}): AgentRecord {
+  fork(path: string, options: { id?: string; checkpoint?: string } = {}, actor: Actor = {}): AgentRecord {
     const source = this.get(path);
     const checkpoint = this.findCheckpoint(source, options.checkpoint);
     if (!checkpoint) throw policyViolation(`agent ${path} has no checkpoint to fork from; POST ${path}/checkpoint first`);
     const id = options.id ?? this.tree.uniqueId(source.parentPath, `${source.id}-fork`);
-    const forked = this.spawnCopy(source, id, checkpoint);
-    this.emit(source, 'forked', { to: forked.path, checkpoint: checkpoint.id });
+    const forked = this.spawnCopy(source, id, checkpoint, actor);
+    this.emit(source, 'forked', { to: forked.path, checkpoint: checkpoint.id, ...actorData(actor) });
     return forked;
   }
 
-  private spawnCopy(source: AgentRecord, id: string, checkpoint: Checkpoint): AgentRecord {
+  private spawnCopy(source: AgentRecord, id: string, checkpoint: Checkpoint, actor: Actor): AgentRecord {
     const parent = this.checkSpawn(source.parentPath, id);
     const agent = newAgentRecord({
       id, parentPath: source.parentPath, depth: parent ? parent.depth + 1 : 0,
@@ -217,7 +217,7 @@ export class Runtime {
     agent.turnCount = checkpoint.turns;
     agent.forkedFrom = { path: source.path, checkpoint: checkpoint.id };
     this.tree.insert(agent);
-    this.emit(agent, 'spawned', { spec: agent.spec, policy: agent.policy, forked_from: agent.forkedFrom });
+    this.emit(agent, 'spawned', { spec: agent.spec, policy: agent.policy, forked_from: agent.forkedFrom, ...actorData(actor) });
     this.move(agent, 'running');
     this.driver.activate(agent);
     return agent;

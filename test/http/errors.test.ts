@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { manualClock, spawnAgent, useTestDaemon, type ErrorBody } from '../support/daemon.js';
+import { expectError, manualClock, spawnAgent, useTestDaemon, type ErrorBody } from '../support/daemon.js';
 
 // One daemon for the file: every request here is refused, so none changes what the next one sees.
 const ctx = useTestDaemon({ shared: true, clock: manualClock().now });
@@ -9,15 +9,6 @@ beforeAll(async () => {
   await spawnAgent(ctx.http, 'r', 'c2');
   await ctx.http.post('/agents/r/c2/suspend');
 });
-
-function expectError(res: { status: number; body: unknown; headers: Headers }, status: number, message?: RegExp | string) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = res.body as ErrorBody;
-  expect(body.statusCode).toBe(status);
-  expect(typeof body.error).toBe('string');
-  if (message !== undefined) expect(body.message).toMatch(message);
-}
 
 describe('errors are JSON with statusCode, error and message', () => {
   it('answers an unknown route with a 404', async () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import type { AgentNodeJson, PolicyInput } from '../../src/domain/schemas.js';
@@ -100,11 +100,13 @@ export interface ApiResponse<T = unknown> {
 
 type Body = unknown;
 
-async function request<T>(base: string, method: string, path: string, body?: Body, raw?: string): Promise<ApiResponse<T>> {
+async function request<T>(base: string, key: string | undefined, method: string, path: string, body?: Body, raw?: string): Promise<ApiResponse<T>> {
   const init: RequestInit = { method };
+  const headers: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
   if (raw !== undefined) init.body = raw;
   else if (body !== undefined) init.body = JSON.stringify(body);
-  if (init.body !== undefined) init.headers = { 'content-type': 'application/json' };
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  init.headers = headers;
   const res = await fetch(base + path, init);
   const text = await res.text();
   let parsed: unknown = text;
@@ -118,15 +120,15 @@ async function request<T>(base: string, method: string, path: string, body?: Bod
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
-/** Tiny JSON client: every call answers `{status, body, headers}` whatever the status. */
-export function api(base: string) {
+/** Tiny JSON client: every call answers `{status, body, headers}` whatever the status. `key` is sent as a Bearer token. */
+export function api(base: string, key?: string) {
   return {
-    get: <T = unknown>(path: string) => request<T>(base, 'GET', path),
-    post: <T = unknown>(path: string, body?: Body) => request<T>(base, 'POST', path, body),
-    patch: <T = unknown>(path: string, body?: Body) => request<T>(base, 'PATCH', path, body),
-    delete: <T = unknown>(path: string, body?: Body) => request<T>(base, 'DELETE', path, body),
+    get: <T = unknown>(path: string) => request<T>(base, key, 'GET', path),
+    post: <T = unknown>(path: string, body?: Body) => request<T>(base, key, 'POST', path, body),
+    patch: <T = unknown>(path: string, body?: Body) => request<T>(base, key, 'PATCH', path, body),
+    delete: <T = unknown>(path: string, body?: Body) => request<T>(base, key, 'DELETE', path, body),
     /** Sends `text` as is with content-type application/json (malformed bodies). */
-    raw: <T = unknown>(method: string, path: string, text: string) => request<T>(base, method, path, undefined, text),
+    raw: <T = unknown>(method: string, path: string, text: string) => request<T>(base, key, method, path, undefined, text),
   };
 }
 
@@ -145,3 +147,13 @@ export async function spawnAgent(
 
 /** The type of every error answer. */
 export type { ErrorBody } from '../../src/http/errors.js';
+
+/** Asserts an error answer: the status, a JSON `{statusCode, error, message}` body, and a message when given. */
+export function expectError(res: { status: number; body: unknown; headers: Headers }, status: number, message?: RegExp | string): void {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = res.body as { statusCode: unknown; error: unknown; message: string };
+  expect(body.statusCode).toBe(status);
+  expect(typeof body.error).toBe('string');
+  if (message !== undefined) expect(body.message).toMatch(message);
+}

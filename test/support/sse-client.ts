@@ -102,7 +102,7 @@ export class SseParser {
 }
 
 /** Opens a real SSE connection over node:http; resolves once the response headers (or an error answer) arrive. */
-export function openSse(url: string, options: { lastEventId?: string; timeoutMs?: number } = {}): Promise<SseConnection> {
+export function openSse(url: string, options: { lastEventId?: string; timeoutMs?: number; key?: string } = {}): Promise<SseConnection> {
   const events: ParsedEvent[] = [];
   const comments: string[] = [];
   const waiters = new Set<() => void>();
@@ -114,6 +114,7 @@ export function openSse(url: string, options: { lastEventId?: string; timeoutMs?
   }, (text) => comments.push(text));
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
+  if (options.key !== undefined) headers.authorization = `Bearer ${options.key}`;
 
   return new Promise((resolve, reject) => {
     const req = request(url, { headers, agent: false });

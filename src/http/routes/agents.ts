@@ -6,6 +6,8 @@ import {
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
 } from '../../domain/schemas.js';
 import { agentPath } from '../agent-paths.js';
+import { check, visibleRoots } from '../auth/access.js';
+import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
 import { sendJson, sendNode } from '../reply.js';
@@ -24,12 +26,15 @@ const listQuery = depthQuery.extend({
 const node = { 200: agentNodeSchema, ...errorResponses };
 const created = { 201: agentNodeSchema, ...errorResponses };
 const tags = ['agents'];
+const read = { access: 'agent:read' } as const;
+const operate = { access: 'agent:operate' } as const;
 
 /** The tree and every lifecycle operation on it (spec: "Protocol"). */
 export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
   const { runtime } = ctx;
 
   app.get('/agents', {
+    config: { access: 'key' },
     schema: {
       tags, summary: 'The whole tree (roots with their children nested)', querystring: listQuery,
       response: { 200: z.object({ agents: z.array(agentNodeSchema), total: z.number() }), ...errorResponses },
@@ -39,25 +44,29 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
     const now = runtime.clock();
     const agents = [];
     let i = 0;
-    for (const root of runtime.tree.roots.values()) {
+    // A scoped key sees its scope's agent as its only root.
+    const { roots, total } = visibleRoots(principalOf(req), runtime.tree.roots, (p) => runtime.tree.find(p));
+    for (const root of roots) {
       if (i++ < offset) continue;
       if (agents.length >= limit) break;
       agents.push(toNodeJson(root, now, { depth }));
     }
-    return sendJson(reply, runtime, 200, { agents, total: runtime.tree.roots.size });
+    return sendJson(reply, runtime, 200, { agents, total });
   });
 
-  app.post('/agents', { schema: { tags, summary: 'Spawn a root agent', body: spawnBodySchema, response: created } },
-    async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(null, req.body)));
+  app.post('/agents', { config: { access: 'tree:operate' }, schema: { tags, summary: 'Spawn a root agent (an unscoped key)', body: spawnBodySchema, response: created } },
+    async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(null, req.body, actorOf(req))));
 
-  app.get('/agents/:path', { schema: { tags, summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
+  app.get('/agents/:path', { config: read, schema: { tags, summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
     async (req, reply) => sendNode(reply, runtime, 200, runtime.get(agentPath(req.params.path)), req.query.depth));
 
   app.post('/agents/:path', {
+    config: operate,
     schema: { tags, summary: 'Spawn a child under the agent at path', params: pathParams, body: spawnBodySchema, response: created },
-  }, async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(agentPath(req.params.path), req.body)));
+  }, async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(agentPath(req.params.path), req.body, actorOf(req))));
 
   app.delete('/agents/:path', {
+    config: operate,
     schema: {
       tags, summary: 'Terminate the agent and its descendants (children first)', params: pathParams,
       querystring: z.object({
@@ -67,37 +76,44 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
       response: node,
     },
   }, async (req, reply) => {
-    const agent = runtime.terminate(agentPath(req.params.path), { purge: req.query.purge === 'true', reason: req.query.reason });
-    return sendNode(reply, runtime, 200, agent);
+    const path = agentPath(req.params.path);
+    const purge = req.query.purge === 'true';
+    if (purge) refuse(check(principalOf(req), 'agent:admin', path));
+    return sendNode(reply, runtime, 200, runtime.terminate(path, { purge, ...actorOf(req, req.query.reason) }));
   });
 
   app.patch('/agents/:path', {
+    config: operate,
     schema: { tags, summary: 'Correct: queue guidance for the next model call', params: pathParams, body: guidanceBodySchema, response: node },
-  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.guide(agentPath(req.params.path), req.body.guidance, { reason: req.body.reason })));
+  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.guide(agentPath(req.params.path), req.body.guidance, actorOf(req, req.body.reason))));
 
   app.post('/agents/:path/suspend', {
+    config: operate,
     schema: { tags, summary: 'Suspend with a typed reason (default manual)', params: pathParams, body: suspendBodySchema.nullish(), response: node },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
-    return sendNode(reply, runtime, 200, runtime.suspend(path, req.body?.reason ?? 'manual', req.body?.detail, { by: 'operator' }));
+    return sendNode(reply, runtime, 200, runtime.suspend(path, req.body?.reason ?? 'manual', req.body?.detail, actorOf(req)));
   });
 
   app.post('/agents/:path/resume', {
+    config: operate,
     schema: { tags, summary: 'Resume a suspended agent, optionally with guidance', params: pathParams, body: resumeBodySchema.nullish(), response: node },
-  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.resume(agentPath(req.params.path), req.body?.guidance, { by: 'operator' })));
+  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.resume(agentPath(req.params.path), req.body?.guidance, actorOf(req))));
 
   app.post('/agents/:path/message', {
+    config: operate,
     schema: {
       tags, summary: 'Send a message; it wakes an idle agent', params: pathParams, body: messageBodySchema,
       response: { 200: z.object({ status: z.literal('delivered'), path: z.string() }), ...errorResponses },
     },
   }, async (req, reply) => {
-    const agent = runtime.message(agentPath(req.params.path), req.body);
+    const agent = runtime.message(agentPath(req.params.path), req.body, undefined, actorOf(req));
     return sendJson(reply, runtime, 200, { status: 'delivered', path: agent.path });
   });
 
   app.post('/agents/:path/restart', {
+    config: operate,
     schema: { tags, summary: 'Restart from the latest checkpoint (counts against max_restarts)', params: pathParams, body: restartBodySchema.nullish(), response: node },
-  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.restart(agentPath(req.params.path), { by: 'operator', reason: req.body?.reason })));
+  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.restart(agentPath(req.params.path), actorOf(req, req.body?.reason))));
 };
 

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Checkpoint } from '../../domain/agent.js';
 import { agentNodeSchema, checkpointBodySchema, forkBodySchema } from '../../domain/schemas.js';
 import { agentPath } from '../agent-paths.js';
+import { checkFork } from '../auth/access.js';
+import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
 import { sendJson, sendNode } from '../reply.js';
@@ -23,14 +25,21 @@ export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asyn
   const { runtime } = ctx;
 
   app.post('/agents/:path/checkpoint', {
+    config: { access: 'agent:operate' },
     schema: { tags, summary: 'Save a snapshot of the conversation and state', params: pathParams, body: checkpointBodySchema.nullish(), response: { 201: checkpointSummary, ...errorResponses } },
-  }, async (req, reply) => sendJson(reply, runtime, 201, summary(runtime.checkpoint(agentPath(req.params.path), req.body?.label))));
+  }, async (req, reply) => sendJson(reply, runtime, 201, summary(runtime.checkpoint(agentPath(req.params.path), req.body?.label, actorOf(req)))));
 
   app.get('/agents/:path/checkpoints', {
+    config: { access: 'agent:read' },
     schema: { tags, summary: "The agent's checkpoints, oldest first", params: pathParams, response: { 200: z.object({ checkpoints: z.array(checkpointSummary) }), ...errorResponses } },
   }, async (req, reply) => sendJson(reply, runtime, 200, { checkpoints: runtime.checkpoints(agentPath(req.params.path)).map(summary) }));
 
   app.post('/agents/:path/fork', {
+    config: { access: 'agent:operate' },
     schema: { tags, summary: 'Start a new sibling from the latest (or a named) checkpoint', params: pathParams, body: forkBodySchema.nullish(), response: { 201: agentNodeSchema, ...errorResponses } },
-  }, async (req, reply) => sendNode(reply, runtime, 201, runtime.fork(agentPath(req.params.path), req.body ?? {})));
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    refuse(checkFork(principalOf(req), path));
+    return sendNode(reply, runtime, 201, runtime.fork(path, req.body ?? {}, actorOf(req)));
+  });
 };

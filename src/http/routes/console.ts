@@ -18,9 +18,13 @@ const CONTENT_SECURITY_POLICY = [
  * The operator console at `/` (issue 8). Each file gets its own route (`wildcard: false`), so there is no
  * catch-all GET and unknown URLs still answer with the API's JSON 404. The routes are hidden from the OpenAPI
  * document (the plugin's `schemaHide`, on by default, stated here on purpose). Files are revalidated on every
- * load (ETag), so a new bundle shows after a daemon upgrade without a stale cache.
+ * load (ETag), so a new bundle shows after a daemon upgrade without a stale cache. The files need no key: they
+ * hold no data, and the page asks for a key when the API answers 401.
  */
 export const consoleRoutes: FastifyPluginAsync = async (app) => {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, access: 'public' };
+  });
   await app.register(fastifyStatic, {
     root: CONSOLE_ROOT,
     prefix: '/',

@@ -11,20 +11,10 @@ const finding = z.object({
 
 export const oversightRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
   app.post('/oversight/check', {
+    config: { access: 'tree:operate' },
     schema: {
-      tags: ['oversight'], summary: 'Run every oversight check on every agent now',
+      tags: ['oversight'], summary: 'Run every oversight check on every agent now (an unscoped operator key)',
       response: { 200: z.object({ events: z.array(finding) }), ...errorResponses },
     },
   }, async (_req, reply) => sendJson(reply, ctx.runtime, 200, { events: ctx.oversight.runPass() }));
-
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } } },
-    async () => ({ status: 'ok' as const }));
-
-  app.get('/readyz', {
-    schema: { tags: ['operations'], summary: 'Readiness: the store answers and the daemon is not shutting down', response: { 200: z.object({ status: z.literal('ready') }), 503: errorResponses[400] } },
-  }, async (_req, reply) => {
-    if (!ctx.isAccepting()) return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'shutting down' });
-    if (!ctx.runtime.store.isHealthy()) return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'the store is not answering' });
-    return { status: 'ready' as const };
-  });
 };

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LIMITS } from '../../domain/limits.js';
@@ -6,7 +7,9 @@ import { sseFrame } from '../../events/bus.js';
 import { replaySince } from '../../events/replay.js';
 import type { EventScope } from '../../events/types.js';
 import { agentPath } from '../agent-paths.js';
+import { clientId } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
+import { HttpError } from '../errors.js';
 import { errorResponses } from '../openapi.js';
 import { SseStream } from '../sse-stream.js';
 
@@ -16,10 +19,12 @@ const streamHeaders = z.object({
 });
 const sse = { 200: z.string().meta({ description: 'text/event-stream' }), ...errorResponses };
 const tags = ['observation'];
+/** A stream is one long request: it is counted against the SSE limit per key, not the request rate. */
+const streamConfig = { access: 'agent:read', rateLimit: false } as const;
 
 /** `/observe` (the agent's subtree, with health and heartbeats) and `/log` (the agent's own log). */
 export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
-  const { runtime, oversight } = ctx;
+  const { runtime, oversight, sseClients } = ctx;
   const open = new Set<SseStream>();
   // preClose, not onClose: onClose runs after in-flight requests finish, and an open stream never finishes,
   // so closing them there would leave app.close() waiting forever.
@@ -27,12 +32,26 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     for (const stream of open) stream.close();
   });
 
+  /** Takes one of the client's SSE slots (a 429 when it has none left) and hands the response over to the stream. */
+  function takeOver(req: FastifyRequest, reply: FastifyReply): { rawRes: ServerResponse; release: () => void } {
+    const client = clientId(req);
+    if (!sseClients.tryOpen(client)) {
+      throw new HttpError(429, `this key already has ${sseClients.maxPerClient} open streams (AUTON_MAX_SSE_PER_KEY); close one first`);
+    }
+    reply.hijack();
+    // A stream takes no body. Read and drop any that was sent: a socket paused on an unread body would never see
+    // its client leave, and the stream would hold its slot until the next write failed.
+    req.raw.resume();
+    return { rawRes: reply.raw, release: () => sseClients.release(client) };
+  }
+
   /** Opens the stream, sends `intro`, then either what the client missed (Last-Event-ID) or the backlog, then live events. */
   function openStream(
-    rawRes: ServerResponse, path: string, scope: EventScope, lastEventId: string | undefined,
+    { rawRes, release }: { rawRes: ServerResponse; release: () => void }, path: string, scope: EventScope, lastEventId: string | undefined,
     intro: (stream: SseStream) => void, backlog: (stream: SseStream) => void,
   ): SseStream {
     const stream = new SseStream(rawRes, LIMITS.sseClientQueueEvents);
+    stream.whenClosed(release);
     open.add(stream);
     stream.open();
     intro(stream);
@@ -64,12 +83,12 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
   }
 
   app.get('/agents/:path/observe', {
+    config: streamConfig,
     schema: { tags, summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
-    reply.hijack();
-    const stream = openStream(reply.raw, path, 'subtree', req.headers['last-event-id'],
+    const stream = openStream(takeOver(req, reply), path, 'subtree', req.headers['last-event-id'],
       (s) => s.send('health', { ...agent.health, path, state: agent.state }), () => {});
     const heartbeat = setInterval(() => {
       const current = runtime.tree.find(path);
@@ -80,12 +99,12 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
   });
 
   app.get('/agents/:path/log', {
+    config: streamConfig,
     schema: { tags, summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     runtime.get(path);
-    reply.hijack();
-    openStream(reply.raw, path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
+    openStream(takeOver(req, reply), path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
       for (const event of runtime.bus.history.recentLog(path)) stream.write(sseFrame(event));
     });
   });

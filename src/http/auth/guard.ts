@@ -1,0 +1,87 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Actor } from '../../runtime/runtime.js';
+import { agentPath } from '../agent-paths.js';
+import { HttpError } from '../errors.js';
+import { ANONYMOUS, check, type Access, type Denial, type Principal } from './access.js';
+import type { KeyRing } from './api-keys.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What the route needs (src/http/auth/access.ts); without it, GET needs any key and the rest an unscoped operator. */
+    access?: Access;
+  }
+  interface FastifyRequest {
+    /** The key that signed the request (ANONYMOUS with authentication off), or null when it named none. */
+    principal: Principal | null;
+  }
+}
+
+export interface GuardOptions {
+  /** Null: authentication is off and every request acts as ANONYMOUS. */
+  keys: KeyRing | null;
+  /** Requests per minute per key (per address when authentication is off); 0 turns the limit off. */
+  ratePerMinute: number;
+}
+
+/**
+ * One onRequest hook, before any body is read: who is asking (the Authorization header), the rate limit (counted
+ * for rejected requests too, so guessing keys is throttled per address), then whether the route allows it.
+ * Routes marked `config.rateLimit: false` (SSE streams, probes) are not counted.
+ */
+export const guard = fp<GuardOptions>(async (app, options) => {
+  const { keys } = options;
+  app.decorateRequest('principal', null);
+  let limit: ((req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) | null = null;
+  if (options.ratePerMinute > 0) {
+    await app.register(rateLimit, { global: false, cache: 10_000 });
+    const handler = app.rateLimit({
+      max: options.ratePerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (req) => clientId(req),
+      errorResponseBuilder: (_req, context) =>
+        new HttpError(429, `rate limit: at most ${context.max} requests a minute per key; retry in ${context.after}`),
+    });
+    limit = (req, reply) => handler.call(app, req, reply);
+  }
+
+  app.addHook('onRequest', async (req, reply) => {
+    const principal = keys === null ? ANONYMOUS : keys.identify(req.headers.authorization);
+    req.principal = principal;
+    if (limit !== null && req.routeOptions.config.rateLimit !== false) await limit(req, reply);
+    const access = req.routeOptions.config.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'key' : 'tree:operate');
+    const denial = check(principal, access, pathParam(req));
+    if (denial?.status === 401) reply.header('www-authenticate', 'Bearer realm="auton"');
+    refuse(denial);
+    if (keys !== null && principal !== null) {
+      // Every log line of the request names the key that made it.
+      req.log = reply.log = req.log.child({ key: principal.name });
+    }
+  });
+}, { name: 'auton-guard' });
+
+/** Throws a denial as the HTTP error it is; the checks routes make themselves (purge, fork) use it too. */
+export function refuse(denial: Denial | null): void {
+  if (denial) throw new HttpError(denial.status, denial.message);
+}
+
+/** The bucket a request counts in for the rate limit and the SSE limit: its key's name, else its address. */
+export function clientId(req: FastifyRequest): string {
+  return req.principal !== null && req.principal !== ANONYMOUS ? `key:${req.principal.name}` : `ip:${req.ip}`;
+}
+
+/** The audit entry's `by` (the key's name) and the operator's reason, for the runtime. */
+export function actorOf(req: FastifyRequest, reason?: string): Actor {
+  return { by: req.principal?.name ?? ANONYMOUS.name, ...(reason ? { reason } : {}) };
+}
+
+/** The caller as the route handler sees it: always set, since the guard refused the request otherwise. */
+export function principalOf(req: FastifyRequest): Principal {
+  return req.principal ?? ANONYMOUS;
+}
+
+function pathParam(req: FastifyRequest): string | null {
+  const params = req.params as Record<string, unknown> | undefined;
+  return typeof params?.path === 'string' ? agentPath(params.path) : null;
+}

@@ -1,0 +1,98 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AgentRecord } from '../domain/agent.js';
+import { AGENT_STATES } from '../domain/states.js';
+import type { AgentEvent } from '../events/types.js';
+import type { SseClients } from './sse-clients.js';
+
+/** Distinct `model` label values kept before the rest are counted as `other` (spec.model is free text). */
+const MAX_MODEL_LABELS = 64;
+
+export interface MetricsSources {
+  agents: () => Iterable<AgentRecord>;
+  sseClients: SseClients;
+}
+
+/**
+ * The daemon's Prometheus metrics, in a registry of its own (several daemons may share a process in tests).
+ * Agents by state and SSE clients are read at scrape time; model calls, tokens, oversight actions and restarts are
+ * counted from the event bus (`observeEvent` is a bus sink, so it does one switch per event and nothing more);
+ * model failures come from the runner's failure hook; request latency from Fastify's onResponse.
+ */
+export class AutonMetrics {
+  readonly registry = new Registry();
+  private readonly models = new Set<string>();
+  private readonly modelCalls: Counter<'model'>;
+  private readonly modelTokens: Counter<'model'>;
+  private readonly modelErrors: Counter<'model'>;
+  private readonly oversightActions: Counter<'kind' | 'action'>;
+  private readonly restarts: Counter<'initiator'>;
+  private readonly requestSeconds: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'auton_agents', help: 'Agents in the tree by state (dead ones included until purged)', labelNames: ['state'], registers,
+      collect() {
+        const counts = new Map<string, number>(AGENT_STATES.map((s) => [s, 0]));
+        for (const agent of sources.agents()) counts.set(agent.state, (counts.get(agent.state) ?? 0) + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'auton_sse_clients', help: 'Open SSE streams (/observe and /log)', registers,
+      collect() {
+        this.set(sources.sseClients.size);
+      },
+    });
+    this.modelCalls = new Counter({ name: 'auton_model_calls_total', help: 'Completed model calls', labelNames: ['model'], registers });
+    this.modelTokens = new Counter({ name: 'auton_model_tokens_total', help: 'Tokens used by model calls (input + output + cache)', labelNames: ['model'], registers });
+    this.modelErrors = new Counter({ name: 'auton_model_errors_total', help: 'Model calls that failed for good (after retries)', labelNames: ['model'], registers });
+    this.oversightActions = new Counter({ name: 'auton_oversight_actions_total', help: 'Oversight findings by check and action', labelNames: ['kind', 'action'], registers });
+    this.restarts = new Counter({ name: 'auton_restarts_total', help: 'Agent restarts, by supervision or by an operator', labelNames: ['initiator'], registers });
+    this.requestSeconds = new Histogram({
+      name: 'auton_http_request_duration_seconds', help: 'HTTP request latency by route pattern (SSE streams excluded)',
+      labelNames: ['method', 'route', 'status_code'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
+    });
+  }
+
+  /** A bus sink: counts the events that are metrics. */
+  observeEvent(event: AgentEvent): void {
+    const { data } = event;
+    switch (event.type) {
+      case 'model_call': {
+        const model = this.modelLabel(data.model);
+        this.modelCalls.inc({ model });
+        if (typeof data.tokens === 'number') this.modelTokens.inc({ model }, data.tokens);
+        return;
+      }
+      case 'oversight':
+        this.oversightActions.inc({ kind: shortLabel(data.kind), action: shortLabel(data.action) });
+        return;
+      case 'restarted':
+        this.restarts.inc({ initiator: data.by === 'supervision' ? 'supervision' : 'operator' });
+        return;
+    }
+  }
+
+  /** The runner's failure hook: a model call that failed after its retries. */
+  modelFailed(model: string): void {
+    this.modelErrors.inc({ model: this.modelLabel(model) });
+  }
+
+  observeRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void {
+    this.requestSeconds.observe({ method, route: route ?? 'unmatched', status_code: String(statusCode) }, seconds);
+  }
+
+  private modelLabel(model: unknown): string {
+    const name = shortLabel(model);
+    if (this.models.has(name)) return name;
+    if (this.models.size >= MAX_MODEL_LABELS) return 'other';
+    this.models.add(name);
+    return name;
+  }
+}
+
+function shortLabel(value: unknown): string {
+  return typeof value === 'string' && value.length > 0 ? value.slice(0, 128) : 'unknown';
+}

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { errorSchema } from '../openapi.js';
+import { sendError } from '../errors.js';
+
+const tags = ['operations'];
+/** Probes need no key (a load balancer's health check carries none) and are never rate limited. */
+const probe = { access: 'public', rateLimit: false } as const;
+
+/** Liveness and readiness. */
+export const healthRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
+  app.get('/healthz', {
+    config: probe,
+    schema: { tags, summary: 'Liveness (no key needed)', response: { 200: z.object({ status: z.literal('ok') }) } },
+  }, async () => ({ status: 'ok' as const }));
+
+  app.get('/readyz', {
+    config: probe,
+    schema: {
+      tags, summary: 'Readiness: the store answers and the daemon is not shutting down (no key needed)',
+      response: { 200: z.object({ status: z.literal('ready') }), 503: errorSchema },
+    },
+  }, async (_req, reply) => {
+    if (!ctx.isAccepting()) return sendError(reply, 503, 'shutting down');
+    if (!ctx.runtime.store.isHealthy()) return sendError(reply, 503, 'the store is not answering');
+    return { status: 'ready' as const };
+  });
+};
