@@ -1,13 +1,16 @@
 import { newAgentRecord, transition, type AgentRecord, type Checkpoint, type InboxItem } from '../domain/agent.js';
 import { conflict, notFound, policyViolation, queueFull } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
-import { policySchema, type AgentSpec, type MessageBody, type SpawnBody, type SuspendReason } from '../domain/schemas.js';
+import { policySchema, type AgentPolicy, type AgentSpec, type MessageBody, type SpawnBody, type SuspendReason } from '../domain/schemas.js';
 import { isActive, isLive, type AgentState } from '../domain/states.js';
 import { AgentTree } from '../domain/tree.js';
 import type { EventBus } from '../events/bus.js';
 import type { Store } from '../store/store.js';
 import { idleDriver, type AgentDriver } from './driver.js';
+import { actorData, type Actor, type RestartOptions } from './actor.js';
 import { idFromGoal } from './ids.js';
+
+export type { Actor, RestartOptions };
 
 export interface RuntimeDeps {
   bus: EventBus;
@@ -17,19 +20,6 @@ export interface RuntimeDeps {
   validateSpec?: (spec: AgentSpec) => void;
   /** The most agents the tree may hold, dead ones included (AUTON_MAX_AGENTS). */
   maxAgents?: number;
-}
-
-export interface RestartOptions {
-  cause?: string;
-  /** Back-off before the agent runs again (supervision); it waits in `spawning`. */
-  delayMs?: number;
-  schedule?: (fn: () => void, ms: number) => void;
-}
-
-/** Who asked for a change, for the agent's log. */
-export interface Actor {
-  by?: string;
-  reason?: string;
 }
 
 /**
@@ -76,13 +66,27 @@ export class Runtime {
   spawn(parentPath: string | null, body: SpawnBody, actor: Actor = {}): AgentRecord {
     this.validateSpec(body.spec);
     const id = body.id ?? this.tree.uniqueId(parentPath, idFromGoal(body.spec.goal));
-    const parent = this.checkSpawn(parentPath, id);
-    const agent = newAgentRecord({
-      id, parentPath, depth: parent ? parent.depth + 1 : 0,
-      spec: body.spec, policy: body.policy ?? policySchema.parse({}), nowMs: this.clock(),
-    });
+    return this.create(parentPath, id, body.spec, body.policy ?? policySchema.parse({}), null, actor);
+  }
+
+  /** Checks the limits, inserts a new agent, records it and starts it; `from` seeds it from a checkpoint (fork). */
+  private create(
+    parentPath: string | null, id: string, spec: AgentSpec, policy: AgentPolicy,
+    from: { source: AgentRecord; checkpoint: Checkpoint } | null, actor: Actor,
+  ): AgentRecord {
+    const parent = this.tree.checkSpawn(parentPath, id);
+    if (this.tree.size >= this.maxAgents) {
+      throw policyViolation(`the tree already holds ${this.tree.size} agents (AUTON_MAX_AGENTS is ${this.maxAgents}); purge dead ones first`);
+    }
+    const agent = newAgentRecord({ id, parentPath, depth: parent ? parent.depth + 1 : 0, spec, policy, nowMs: this.clock() });
+    if (from) {
+      agent.conversation = structuredClone(from.checkpoint.conversation);
+      agent.conversationEpoch += 1;
+      agent.turnCount = from.checkpoint.turns;
+      agent.forkedFrom = { path: from.source.path, checkpoint: from.checkpoint.id };
+    }
     this.tree.insert(agent);
-    this.emit(agent, 'spawned', { spec: agent.spec, policy: agent.policy, ...actorData(actor) });
+    this.emit(agent, 'spawned', { spec, policy, ...(agent.forkedFrom ? { forked_from: agent.forkedFrom } : {}), ...actorData(actor) });
     this.move(agent, 'running');
     this.driver.activate(agent);
     return agent;
@@ -201,26 +205,9 @@ export class Runtime {
     const checkpoint = this.findCheckpoint(source, options.checkpoint);
     if (!checkpoint) throw policyViolation(`agent ${path} has no checkpoint to fork from; POST ${path}/checkpoint first`);
     const id = options.id ?? this.tree.uniqueId(source.parentPath, `${source.id}-fork`);
-    const forked = this.spawnCopy(source, id, checkpoint, actor);
+    const forked = this.create(source.parentPath, id, structuredClone(source.spec), structuredClone(source.policy), { source, checkpoint }, actor);
     this.emit(source, 'forked', { to: forked.path, checkpoint: checkpoint.id, ...actorData(actor) });
     return forked;
-  }
-
-  private spawnCopy(source: AgentRecord, id: string, checkpoint: Checkpoint, actor: Actor): AgentRecord {
-    const parent = this.checkSpawn(source.parentPath, id);
-    const agent = newAgentRecord({
-      id, parentPath: source.parentPath, depth: parent ? parent.depth + 1 : 0,
-      spec: structuredClone(source.spec), policy: structuredClone(source.policy), nowMs: this.clock(),
-    });
-    agent.conversation = structuredClone(checkpoint.conversation);
-    agent.conversationEpoch += 1;
-    agent.turnCount = checkpoint.turns;
-    agent.forkedFrom = { path: source.path, checkpoint: checkpoint.id };
-    this.tree.insert(agent);
-    this.emit(agent, 'spawned', { spec: agent.spec, policy: agent.policy, forked_from: agent.forkedFrom, ...actorData(actor) });
-    this.move(agent, 'running');
-    this.driver.activate(agent);
-    return agent;
   }
 
   /**
@@ -258,14 +245,6 @@ export class Runtime {
     return agent;
   }
 
-  private checkSpawn(parentPath: string | null, id: string): AgentRecord | null {
-    const parent = this.tree.checkSpawn(parentPath, id);
-    if (this.tree.size >= this.maxAgents) {
-      throw policyViolation(`the tree already holds ${this.tree.size} agents (AUTON_MAX_AGENTS is ${this.maxAgents}); purge dead ones first`);
-    }
-    return parent;
-  }
-
   private enqueue(agent: AgentRecord, item: InboxItem): void {
     if (agent.inbox.length >= LIMITS.inboxMaxItems) {
       throw queueFull(`agent ${agent.path} already has ${agent.inbox.length} undelivered messages`);
@@ -274,11 +253,3 @@ export class Runtime {
     this.save(agent);
   }
 }
-
-function actorData(actor: Actor): Record<string, unknown> {
-  const data: Record<string, unknown> = {};
-  if (actor.by) data.by = actor.by;
-  if (actor.reason) data.reason = actor.reason;
-  return data;
-}
-
