@@ -1,0 +1,141 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { http } from './load.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Set BENCH_CPU_PROF=dir to write a V8 CPU profile of every daemon child into dir (see BENCHMARKS.md). */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DaemonProcess {
+  url: string;
+  pid: number;
+  /** From spawn to the first 200 from /readyz. */
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  db: string;
+  fakeUrl: string;
+  env?: Record<string, string>;
+  /** `tsx` runs it as `npm start` does (the tsx CLI and its child); `node` runs one process (`node --import tsx`). */
+  launcher?: 'tsx' | 'node';
+}
+
+/** The real daemon (src/main.ts) as a child process, so the load generator's CPU never competes with it in one event loop. */
+export async function startDaemonProcess(options: DaemonOptions): Promise<DaemonProcess> {
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    AUTON_HOST: '127.0.0.1', AUTON_PORT: String(port), AUTON_DB: options.db, LOG_LEVEL: 'warn',
+    AUTON_MAX_AGENTS: '1000000', ANTHROPIC_API_KEY: 'fake', ANTHROPIC_BASE_URL: options.fakeUrl,
+    AUTON_JUDGE_EVERY_TURNS: '0', AUTON_MODEL_MAX_RETRIES: '0', AUTON_OVERSIGHT_INTERVAL_MS: '3600000',
+    // The per-key rate limit stays on (its cost is part of every request) but far above what a run sends, and
+    // the 1,000 streams of the fan-out figure share one (anonymous) key.
+    AUTON_RATE_LIMIT_PER_MINUTE: '100000000', AUTON_MAX_SSE_PER_KEY: '100000',
+    ...options.env,
+  };
+  const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const started = performance.now();
+  const child = options.launcher === 'tsx'
+    ? spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = collect(child);
+  const url = `http://127.0.0.1:${port}`;
+  const readyMs = await waitReady(url, child, started, output);
+  return { url, pid: child.pid!, readyMs, stop: () => stopChild(child) };
+}
+
+async function waitReady(url: string, child: ChildProcess, started: number, output: () => string): Promise<number> {
+  const deadline = started + 60_000;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited (${child.exitCode}) before it was ready:\n${output()}`);
+    const status = await http(`${url}/readyz`).then((a) => a.status, () => 0);
+    if (status === 200) return performance.now() - started;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await stopChild(child);
+  throw new Error(`the daemon was not ready within 60 s:\n${output()}`);
+}
+
+/** A bench child script (TypeScript through tsx) that talks over IPC: `call(message)` resolves with its answer. */
+export interface ScriptProcess<Ready> {
+  ready: Ready;
+  pid: number;
+  call<T>(message: Record<string, unknown>): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startScript<Ready>(script: string, args: string[] = [], execArgv: string[] = []): Promise<ScriptProcess<Ready>> {
+  const child = fork(join(ROOT, script), args, { cwd: ROOT, execArgv: [...execArgv, '--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const output = collect(child);
+  let seq = 0;
+  const pending = new Map<number, (value: unknown) => void>();
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}):\n${output()}`)));
+    child.on('message', (raw) => {
+      const message = raw as { type: string; seq?: number; value?: unknown };
+      if (message.type === 'ready') resolve(message.value as Ready);
+      else if (message.type === 'answer' && message.seq !== undefined) {
+        pending.get(message.seq)?.(message.value);
+        pending.delete(message.seq);
+      }
+    });
+  });
+  return {
+    ready,
+    pid: child.pid!,
+    call: <T>(message: Record<string, unknown>) => new Promise<T>((resolve) => {
+      const id = ++seq;
+      pending.set(id, resolve as (value: unknown) => void);
+      child.send({ ...message, seq: id });
+    }),
+    stop: () => stopChild(child),
+  };
+}
+
+/** The child side of `startScript`: announces readiness and answers calls. */
+export function serveIpc<Ready>(ready: Ready, handle: (message: Record<string, unknown>) => unknown): void {
+  process.on('message', (raw) => {
+    const message = raw as Record<string, unknown>;
+    void Promise.resolve(handle(message)).then((value) => process.send?.({ type: 'answer', seq: message.seq, value }));
+  });
+  process.send?.({ type: 'ready', value: ready });
+}
+
+function collect(child: ChildProcess): () => string {
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text = (text + chunk.toString('utf8')).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => text;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,102 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startCeilings } from './ceilings.js';
+import type { BenchBase, BenchContext } from './context.js';
+import { startFakeApi } from './fake.js';
+import { describeLoad, describeMachine } from './machine.js';
+import { startDaemonProcess } from './processes.js';
+import { fanoutFigure } from './scenarios/fanout.js';
+import { memoryFigures } from './scenarios/memory.js';
+import { oversightFigure } from './scenarios/oversight.js';
+import { nodeFigure, treeFigures } from './scenarios/reads.js';
+import { runnerFigure } from './scenarios/runner.js';
+import { spawnFigure } from './scenarios/spawn.js';
+import { startupFigure } from './scenarios/startup.js';
+import { renderTable, type Row } from './table.js';
+import { buildTreeDb } from './tree-fixture.js';
+
+/**
+ * `npm run bench [-- 1 3 …]`: the figures of BENCHMARKS.md, each next to a ceiling measured in the same run.
+ * Loopback only; every loop is bounded (fixed durations and counts). Pass figure numbers to run only those.
+ */
+const chosen = new Set(process.argv.slice(2));
+const wants = (...figures: string[]) => chosen.size === 0 || figures.some((f) => chosen.has(f));
+const log = (text: string) => process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${text}\n`);
+const t0 = performance.now();
+
+const loadBefore = describeLoad();
+const workDir = mkdtempSync(join(tmpdir(), 'auton-bench-'));
+const fake = await startFakeApi();
+const ceilings = await startCeilings(workDir);
+const rows: Array<Row & { id: string }> = [];
+const notes: string[] = [];
+const add = (ids: string[], found: Row[]) => found.forEach((row, i) => rows.push({ id: ids[i]!, ...row }));
+
+try {
+  const treeDb = join(workDir, 'tree.db');
+  if (wants('1', '2', '3', '4', '5', '8')) {
+    log('building the 10,000-agent store');
+    const built = await buildTreeDb(treeDb);
+    log(`  ${built.agents} agents, ${built.events} events`);
+  }
+  const base: BenchBase = { ceilings, fake, workDir };
+
+  if (wants('8')) {
+    log('8: start-up');
+    add(['8'], await startupFigure(base, treeDb));
+  }
+
+  if (wants('1', '2', '3', '4', '5')) {
+    const db = join(workDir, 'daemon.db');
+    copyFileSync(treeDb, db);
+    const daemon = await startDaemonProcess({ db, fakeUrl: fake.url });
+    const ctx: BenchContext = { ...base, daemonUrl: daemon.url, daemonPid: daemon.pid };
+    try {
+      if (wants('1')) {
+        log('1: GET /agents/{path}');
+        add(['1'], await nodeFigure(ctx));
+      }
+      if (wants('3')) {
+        log('3: GET /agents');
+        add(['3', '3b'], await treeFigures(ctx));
+      }
+      if (wants('5')) {
+        log('5: oversight pass');
+        add(['5'], await oversightFigure(ctx));
+      }
+      if (wants('4')) {
+        log('4: SSE fan-out');
+        add(['4'], await fanoutFigure(ctx));
+      }
+      if (wants('2')) { // last on this daemon: it adds agents to the tree
+        log('2: durable spawn');
+        add(['2', '2b'], await spawnFigure(ctx));
+      }
+    } finally {
+      await daemon.stop();
+    }
+  }
+
+  if (wants('7')) {
+    log('7: runner');
+    add(['7'], await runnerFigure(base));
+  }
+
+  if (wants('6', '5')) {
+    log('6: memory (and 5 in process)');
+    const memory = await memoryFigures(base);
+    add(['6', '5b'], memory.rows);
+    notes.push(memory.detail);
+  }
+} finally {
+  await Promise.all([fake.stop(), ceilings.stop()]);
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '8'];
+rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
+const failed = rows.filter((r) => r.met === false).map((r) => r.id);
+process.stdout.write(failed.length === 0 ? 'every goal met\n' : `goals not met: ${failed.join(', ')}\n`);
