@@ -33,7 +33,7 @@ export interface DaemonOptions {
 /** Wires store → runtime → runner, oversight, supervision, schedules → HTTP; restores the tree; listens. */
 export async function startDaemon(config: Config, options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? Date.now;
-  const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
+  const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
   const bus = new EventBus(clock);
   const runtime = new Runtime({
     bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS,

@@ -14,8 +14,10 @@ export const LIMITS = {
   jsonMaxDepth: 32,
   /** Pending messages + guidance an agent may hold before new ones are refused (429). */
   inboxMaxItems: 1_000,
-  /** Log entries per agent kept in memory for `/log` replay. */
-  logEntriesPerAgent: 500,
+  /** Entries `/log` replays before streaming (read from the store). */
+  logBacklogEntries: 500,
+  /** Each agent's newest log entries kept in memory (those not yet committed are served from here). */
+  logEntriesPerAgent: 32,
   /** Events kept in memory for `Last-Event-ID` replay across all streams. */
   replayBufferEvents: 50_000,
   /** Events an SSE client may have queued while its socket is not draining; past it the stream is closed. */

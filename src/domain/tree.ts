@@ -54,7 +54,8 @@ export class AgentTree {
     if (parentPath === null) return null;
     const parent = this.get(parentPath);
     if (!isLive(parent.state)) throw conflict(`parent ${parent.path} is ${parent.state}; it cannot have new children`);
-    const liveChildren = [...parent.children.values()].filter((c) => isLive(c.state)).length;
+    let liveChildren = 0; // a plain loop: this runs on every spawn, under parents with thousands of children
+    for (const child of parent.children.values()) if (isLive(child.state)) liveChildren++;
     if (liveChildren >= parent.policy.max_children) {
       throw policyViolation(`max_children: ${parent.path} already has ${liveChildren} of ${parent.policy.max_children} children`);
     }

@@ -27,6 +27,7 @@ export class AutonMetrics {
   private readonly oversightActions: Counter<'kind' | 'action'>;
   private readonly restarts: Counter<'initiator'>;
   private readonly requestSeconds: Histogram<'method' | 'route' | 'status_code'>;
+  private readonly requestSeries = new Map<string, { observe(value: number): void }>();
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -80,8 +81,15 @@ export class AutonMetrics {
     this.modelErrors.inc({ model: this.modelLabel(model) });
   }
 
+  /** Per request: the labelled series is looked up once per (method, route, status) and kept. */
   observeRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void {
-    this.requestSeconds.observe({ method, route: route ?? 'unmatched', status_code: String(statusCode) }, seconds);
+    const key = `${method} ${statusCode} ${route ?? ''}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      series = this.requestSeconds.labels({ method, route: route ?? 'unmatched', status_code: String(statusCode) });
+      this.requestSeries.set(key, series);
+    }
+    series.observe(seconds);
   }
 
   private modelLabel(model: unknown): string {

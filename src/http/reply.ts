@@ -1,18 +1,26 @@
 import type { FastifyReply } from 'fastify';
 import type { AgentRecord } from '../domain/agent.js';
-import { toNodeJson } from '../domain/node-json.js';
+import { renderNode } from '../domain/node-json.js';
 import type { Runtime } from '../runtime/runtime.js';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 /**
- * Answers once every change the handler made is durable (group commit), then sends the JSON. Bodies are
- * serialised here with JSON.stringify rather than by the schema serialiser: nodes are recursive and large, and
- * their schema is already enforced where they are built.
+ * Answers a change once it is durable (group commit), then sends the JSON. Bodies are serialised here rather than
+ * by the schema serialiser: nodes are recursive and large, and their shape is already fixed where they are built.
  */
 export async function sendJson(reply: FastifyReply, runtime: Runtime, status: number, body: unknown): Promise<FastifyReply> {
   await runtime.store.flush();
-  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+  return reply.code(status).type(JSON_TYPE).send(JSON.stringify(body));
 }
 
-export function sendNode(reply: FastifyReply, runtime: Runtime, status: number, agent: AgentRecord, depth = Infinity): Promise<FastifyReply> {
-  return sendJson(reply, runtime, status, toNodeJson(agent, runtime.clock(), { depth }));
+/** A node after a change: durable first. */
+export async function sendNode(reply: FastifyReply, runtime: Runtime, status: number, agent: AgentRecord, depth = Infinity): Promise<FastifyReply> {
+  await runtime.store.flush();
+  return reply.code(status).type(JSON_TYPE).send(renderNode(agent, runtime.clock(), depth));
+}
+
+/** A read: memory is the source of truth, so there is nothing to wait for. */
+export function sendRaw(reply: FastifyReply, json: string): FastifyReply {
+  return reply.code(200).type(JSON_TYPE).send(json);
 }

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 export class SseStream {
   private queue: string[] = [];
   private blocked = false;
+  private corked = false;
   private closed = false;
   private readonly onClose: Array<() => void> = [];
 
@@ -46,6 +47,15 @@ export class SseStream {
       }
       this.queue.push(frame);
       return;
+    }
+    if (!this.corked) {
+      // Frames written in one turn of the event loop (an operation emits several events) leave in one write.
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.res.uncork();
+      });
     }
     if (!this.res.write(frame)) this.blocked = true;
   }

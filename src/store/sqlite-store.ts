@@ -126,6 +126,11 @@ export class SqliteStore implements Store {
     return (rows as EventRow[]).map(eventFromRow);
   }
 
+  recentEvents(path: string, limit: number): AgentEvent[] {
+    const rows = this.db.prepare('SELECT id, path, type, ts, json FROM events WHERE path = ? ORDER BY id DESC LIMIT ?').all(path, limit) as EventRow[];
+    return rows.reverse().map(eventFromRow);
+  }
+
   flush(): Promise<void> {
     if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));

@@ -26,6 +26,8 @@ export interface Store {
   /** Events in a subtree (or of one agent) after a cursor, for replay beyond what memory keeps; `gone` when
    * events after the cursor were already pruned. */
   eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] | 'gone';
+  /** The last `limit` committed events of one agent, oldest first (the `/log` backlog). */
+  recentEvents(path: string, limit: number): AgentEvent[];
   load(): StoredState;
   flush(): Promise<void>;
   isHealthy(): boolean;

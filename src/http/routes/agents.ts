@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { toNodeJson } from '../../domain/node-json.js';
+import { renderNode } from '../../domain/node-json.js';
 import {
   agentNodeSchema, guidanceBodySchema, messageBodySchema, restartBodySchema,
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
@@ -10,7 +10,7 @@ import { check, visibleRoots } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses } from '../openapi.js';
-import { sendJson, sendNode } from '../reply.js';
+import { sendJson, sendNode, sendRaw } from '../reply.js';
 
 const pathParams = z.object({
   path: z.string().min(1).meta({ description: 'Agent path, e.g. `researcher/summarizer` (or `researcher%2Fsummarizer`)' }),
@@ -42,23 +42,23 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
   }, async (req, reply) => {
     const { depth = Infinity, limit = Infinity, offset = 0 } = req.query;
     const now = runtime.clock();
-    const agents = [];
+    const agents: string[] = [];
     let i = 0;
     // A scoped key sees its scope's agent as its only root.
     const { roots, total } = visibleRoots(principalOf(req), runtime.tree.roots, (p) => runtime.tree.find(p));
     for (const root of roots) {
       if (i++ < offset) continue;
       if (agents.length >= limit) break;
-      agents.push(toNodeJson(root, now, { depth }));
+      agents.push(renderNode(root, now, depth));
     }
-    return sendJson(reply, runtime, 200, { agents, total });
+    return sendRaw(reply, `{"agents":[${agents.join(',')}],"total":${total}}`);
   });
 
   app.post('/agents', { config: { access: 'tree:operate' }, schema: { tags, summary: 'Spawn a root agent (an unscoped key)', body: spawnBodySchema, response: created } },
     async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(null, req.body, actorOf(req))));
 
   app.get('/agents/:path', { config: read, schema: { tags, summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
-    async (req, reply) => sendNode(reply, runtime, 200, runtime.get(agentPath(req.params.path)), req.query.depth));
+    async (req, reply) => sendRaw(reply, renderNode(runtime.get(agentPath(req.params.path)), runtime.clock(), req.query.depth)));
 
   app.post('/agents/:path', {
     config: operate,

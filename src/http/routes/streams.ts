@@ -103,9 +103,15 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     schema: { tags, summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
-    runtime.get(path);
+    const agent = runtime.get(path);
+    // Not the log of an earlier agent that was purged from the same path.
+    const since = new Date(agent.createdAtMs).toISOString();
     openStream(takeOver(req, reply), path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
-      for (const event of runtime.bus.history.recentLog(path)) stream.write(sseFrame(event));
+      // Committed entries from the store, then the newest ones still waiting for their commit (kept in memory).
+      const stored = runtime.store.recentEvents(path, LIMITS.logBacklogEntries);
+      const lastStoredId = stored.at(-1)?.id ?? 0;
+      for (const event of stored) if (event.timestamp >= since) stream.write(sseFrame(event));
+      for (const event of runtime.bus.history.recentLog(path)) if (event.id > lastStoredId) stream.write(sseFrame(event));
     });
   });
 };
