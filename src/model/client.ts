@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { nodeHttpFetch } from './node-http-fetch.js';
 
 export type ModelRequest = Anthropic.MessageCreateParamsNonStreaming;
 export type ModelReply = Anthropic.Message;
@@ -27,7 +28,10 @@ export class MissingApiKeyError extends Error {
 /** The real @anthropic-ai/sdk; ANTHROPIC_BASE_URL points it elsewhere (the tests' fake Messages API). */
 export function anthropicClient(options: ModelClientOptions): ModelClient {
   const sdk = options.apiKey
-    ? new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs })
+    ? new Anthropic({
+      apiKey: options.apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs,
+      fetch: nodeHttpFetch(),
+    })
     : null;
   return {
     configured: sdk !== null,
