@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Actor } from '../../runtime/runtime.js';
@@ -6,11 +5,14 @@ import { agentPath } from '../agent-paths.js';
 import { HttpError } from '../errors.js';
 import { ANONYMOUS, check, type Access, type Denial, type Principal } from './access.js';
 import type { KeyRing } from './api-keys.js';
+import { RateLimiter } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** What the route needs (src/http/auth/access.ts); without it, GET needs any key and the rest an unscoped operator. */
     access?: Access;
+    /** False for routes the request rate limit does not count (SSE streams, probes). */
+    rateLimit?: boolean;
   }
   interface FastifyRequest {
     /** The key that signed the request (ANONYMOUS with authentication off), or null when it named none. */
@@ -33,23 +35,18 @@ export interface GuardOptions {
 export const guard = fp<GuardOptions>(async (app, options) => {
   const { keys } = options;
   app.decorateRequest('principal', null);
-  let limit: ((req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) | null = null;
-  if (options.ratePerMinute > 0) {
-    await app.register(rateLimit, { global: false, cache: 10_000 });
-    const handler = app.rateLimit({
-      max: options.ratePerMinute,
-      timeWindow: 60_000,
-      keyGenerator: (req) => clientId(req),
-      errorResponseBuilder: (_req, context) =>
-        new HttpError(429, `rate limit: at most ${context.max} requests a minute per key; retry in ${context.after}`),
-    });
-    limit = (req, reply) => handler.call(app, req, reply);
-  }
+  const limiter = options.ratePerMinute > 0 ? new RateLimiter(options.ratePerMinute) : null;
 
   app.addHook('onRequest', async (req, reply) => {
     const principal = keys === null ? ANONYMOUS : keys.identify(req.headers.authorization);
     req.principal = principal;
-    if (limit !== null && req.routeOptions.config.rateLimit !== false) await limit(req, reply);
+    if (limiter !== null && req.routeOptions.config.rateLimit !== false) {
+      const retryAfterSeconds = limiter.take(clientId(req));
+      if (retryAfterSeconds > 0) {
+        reply.header('retry-after', String(retryAfterSeconds));
+        throw new HttpError(429, `rate limit: at most ${options.ratePerMinute} requests a minute per key; retry in ${retryAfterSeconds} s`);
+      }
+    }
     const access = req.routeOptions.config.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'key' : 'tree:operate');
     const denial = check(principal, access, pathParam(req));
     if (denial?.status === 401) reply.header('www-authenticate', 'Bearer realm="auton"');
