@@ -22,5 +22,9 @@ export async function sendNode(reply: FastifyReply, runtime: Runtime, status: nu
 
 /** A read: memory is the source of truth, so there is nothing to wait for. */
 export function sendRaw(reply: FastifyReply, json: string): FastifyReply {
-  return reply.code(200).type(JSON_TYPE).send(json);
+  // A large string (a whole tree) is encoded once here; sent as a string it would be walked twice, once to
+  // count its bytes and once to write them.
+  return reply.code(200).type(JSON_TYPE).send(json.length > LARGE_BODY_CHARS ? Buffer.from(json) : json);
 }
+
+const LARGE_BODY_CHARS = 64 * 1024;
