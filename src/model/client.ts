@@ -21,7 +21,7 @@ export interface ModelClientOptions {
 /** Thrown when no API key is configured: a setup problem, so never retried or restarted. */
 export class MissingApiKeyError extends Error {
   constructor() {
-    super('ANTHROPIC_API_KEY is not set: set it in the environment (or .env), restart the daemon, then POST /agents/{path}/resume');
+    super("ANTHROPIC_API_KEY is not set: export it in the daemon's environment, restart the daemon, then POST /agents/{path}/resume");
   }
 }
 
