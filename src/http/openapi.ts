@@ -1,5 +1,10 @@
 import { z } from 'zod';
 
+/** The `:path` of every agent route (the URL rewrite turns nested paths into one `%2F`-joined segment). */
+export const pathParams = z.object({
+  path: z.string().min(1).meta({ description: 'Agent path, e.g. `researcher/summarizer` (or `researcher%2Fsummarizer`)' }),
+});
+
 export const errorSchema = z
   .object({ statusCode: z.number(), error: z.string(), message: z.string() })
   .meta({ id: 'Error', description: 'Every error: the status, its name and what went wrong' });

@@ -8,6 +8,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { inboxBlocks, promptWindow, START_TEXT, systemPrompt } from './prompt.js';
 import { toolErrorMessage } from './tools/coordination.js';
 import { toolsetFor } from './tools/registry.js';
+import type { ClientTool } from './tools/tool.js';
 import { recordUsage } from './usage.js';
 
 /** Output tokens asked for per model call. */
@@ -186,7 +187,7 @@ export class AgentRunner implements AgentDriver {
 
   /** Runs the reply's client tool calls in order; null when oversight suspended the agent on the way. */
   private async runTools(
-    agent: AgentRecord, reply: Anthropic.Message, tools: Map<string, import('./tools/tool.js').ClientTool>,
+    agent: AgentRecord, reply: Anthropic.Message, tools: Map<string, ClientTool>,
     signal: AbortSignal, stale: () => boolean,
   ): Promise<Anthropic.ToolResultBlockParam[] | null> {
     const { runtime, oversight } = this.deps;

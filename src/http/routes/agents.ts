@@ -9,12 +9,9 @@ import { agentPath } from '../agent-paths.js';
 import { check, visibleRoots } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
-import { errorResponses } from '../openapi.js';
+import { errorResponses, pathParams } from '../openapi.js';
 import { sendJson, sendNode, sendRaw } from '../reply.js';
 
-const pathParams = z.object({
-  path: z.string().min(1).meta({ description: 'Agent path, e.g. `researcher/summarizer` (or `researcher%2Fsummarizer`)' }),
-});
 const depthQuery = z.object({
   depth: z.coerce.number().int().min(0).max(64).optional()
     .meta({ description: 'Levels of children to include (0 = the node alone); cut nodes carry children_count' }),

@@ -6,10 +6,9 @@ import { agentPath } from '../agent-paths.js';
 import { checkFork } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
-import { errorResponses } from '../openapi.js';
+import { errorResponses, pathParams } from '../openapi.js';
 import { sendJson, sendNode } from '../reply.js';
 
-const pathParams = z.object({ path: z.string().min(1) });
 const checkpointSummary = z.object({
   id: z.string(), path: z.string(), timestamp: z.string(), turns: z.number(), state: z.string(), label: z.string().optional(),
 }).meta({ id: 'Checkpoint' });

@@ -10,10 +10,9 @@ import { agentPath } from '../agent-paths.js';
 import { clientId } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../errors.js';
-import { errorResponses } from '../openapi.js';
+import { errorResponses, pathParams } from '../openapi.js';
 import { SseStream } from '../sse-stream.js';
 
-const pathParams = z.object({ path: z.string().min(1) });
 const streamHeaders = z.object({
   'last-event-id': z.string().regex(/^\d{1,15}$/, 'Last-Event-ID must be an event id').optional(),
 });
