@@ -1,3 +1,4 @@
+import { turnJson } from '../src/domain/agent.js';
 import { policySchema, specSchema } from '../src/domain/schemas.js';
 import { EventBus } from '../src/events/bus.js';
 import { START_TEXT } from '../src/runner/prompt.js';
@@ -40,8 +41,8 @@ export async function buildTreeDb(file: string): Promise<{ agents: number; event
     }
     const text = `Checked source ${n}: nothing new since the last look. Resting until woken.`;
     agent.conversation.push(
-      { role: 'user', content: [{ type: 'text', text: START_TEXT }] },
-      { role: 'assistant', content: [{ type: 'text', text, citations: null }] },
+      turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }] }),
+      turnJson({ role: 'assistant', content: [{ type: 'text', text, citations: null }] }),
     );
     agent.turnCount = 1;
     agent.health.tokens_total = 15;

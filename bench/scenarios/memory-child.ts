@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { performance } from 'node:perf_hooks';
-import type { ConversationTurn } from '../../src/domain/agent.js';
+import { parseTurn, type TurnJson } from '../../src/domain/agent.js';
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
 import { EventBus } from '../../src/events/bus.js';
 import type { ModelClient } from '../../src/model/client.js';
@@ -69,10 +69,10 @@ function prose(seed: number, chars: number): string {
 let replies = 0;
 const model: ModelClient = {
   configured: true,
-  create: async (request) => {
+  create: async () => {
     const n = ++replies;
     const json = JSON.stringify({
-      id: `msg_${n}`, type: 'message', role: 'assistant', model: request.model,
+      id: `msg_${n}`, type: 'message', role: 'assistant', model: 'claude-haiku-4-5',
       content: [{ type: 'text', text: prose(n, 400), citations: null }],
       stop_reason: 'end_turn', stop_sequence: null, stop_details: null, container: null, diagnostics: null,
       usage: { input_tokens: 200, output_tokens: 80, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null, server_tool_use: null, service_tier: 'standard' },
@@ -164,7 +164,8 @@ const result: MemoryResult = {
 store.close();
 serveIpc(result, () => true);
 
-function textOf(turn: ConversationTurn): number {
+function textOf(json: TurnJson): number {
+  const turn = parseTurn(json);
   if (typeof turn.content === 'string') return turn.content.length;
   if (!Array.isArray(turn.content)) return 0;
   let n = 0;

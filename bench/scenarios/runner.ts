@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { turnJson } from '../../src/domain/agent.js';
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
 import { EventBus } from '../../src/events/bus.js';
 import { START_TEXT } from '../../src/runner/prompt.js';
@@ -74,7 +75,7 @@ async function buildWorkersDb(file: string): Promise<void> {
       spec: specSchema.parse({ goal: `Keep an eye on your children (worker ${i})`, model: 'claude-haiku-4-5' }),
       policy: policySchema.parse({ repeatable_tools: ['list_children'] }),
     });
-    agent.conversation.push({ role: 'user', content: [{ type: 'text', text: START_TEXT }] });
+    agent.conversation.push(turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }] }));
   }
   await store.flush();
   store.close();

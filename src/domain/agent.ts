@@ -23,8 +23,8 @@ export interface AgentRecord {
   stoppedAtMs: number | null;
   /** Messages and guidance waiting for the agent's next model call, oldest first. */
   inbox: InboxItem[];
-  /** The agent's conversation with its model (Messages API turns, opaque to the domain). */
-  conversation: ConversationTurn[];
+  /** The agent's conversation with its model, each turn as its JSON text (opaque to the domain). */
+  conversation: TurnJson[];
   /** Bumped whenever the conversation is replaced rather than appended to (restart, fork), so a store rewrites it. */
   conversationEpoch: number;
   /** Completed model calls since the agent was created. */
@@ -43,9 +43,25 @@ export type InboxItem =
   | { kind: 'message'; content: string; channel?: string; messageKind?: string; metadata?: Record<string, unknown>; from?: string }
   | { kind: 'guidance'; text: string };
 
+/**
+ * One Messages API turn (`{"role":…,"content":…}`) as JSON text. A turn never changes once written, and is only
+ * ever sent to the model or stored, so it is kept as the text both need: a request body is a join of turns, a
+ * checkpoint shares them, and an idle agent holds strings rather than object graphs (bench figures 6 and 7).
+ */
+export type TurnJson = string;
+
+/** A turn parsed back, for the few places that look inside one. */
 export interface ConversationTurn {
   role: 'user' | 'assistant';
   content: unknown;
+}
+
+export function turnJson(turn: ConversationTurn): TurnJson {
+  return JSON.stringify(turn);
+}
+
+export function parseTurn(json: TurnJson): ConversationTurn {
+  return JSON.parse(json) as ConversationTurn;
 }
 
 export interface Checkpoint {
@@ -55,7 +71,7 @@ export interface Checkpoint {
   label?: string;
   state: string;
   turns: number;
-  conversation: ConversationTurn[];
+  conversation: TurnJson[];
   health: AgentHealth;
 }
 

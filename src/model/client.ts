@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import type { TurnJson } from '../domain/agent.js';
 import { nodeHttpFetch } from './node-http-fetch.js';
 
 export type ModelRequest = Anthropic.MessageCreateParamsNonStreaming;
@@ -7,7 +8,16 @@ export type ModelReply = Anthropic.Message;
 /** The one thing the runner and the judge need from a model provider. */
 export interface ModelClient {
   readonly configured: boolean;
-  create(request: ModelRequest, signal: AbortSignal): Promise<ModelReply>;
+  /** One Messages API call; the request is its JSON text (see `requestJson`). */
+  create(requestJson: string, signal: AbortSignal): Promise<ModelReply>;
+}
+
+/**
+ * A Messages API request as JSON text: everything but the messages encoded here, the messages (already JSON,
+ * see TurnJson) joined in. Encoding a 100-turn window again on every call was most of a call's request cost.
+ */
+export function requestJson(head: Omit<ModelRequest, 'messages'>, messages: readonly TurnJson[]): string {
+  return `${JSON.stringify(head).slice(0, -1)},"messages":[${messages.join(',')}]}`;
 }
 
 export interface ModelClientOptions {
@@ -17,6 +27,8 @@ export interface ModelClientOptions {
   maxRetries: number;
   timeoutMs: number;
 }
+
+const JSON_CONTENT = { 'content-type': 'application/json' };
 
 /** Thrown when no API key is configured: a setup problem, so never retried or restarted. */
 export class MissingApiKeyError extends Error {
@@ -35,9 +47,11 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
     : null;
   return {
     configured: sdk !== null,
-    create: async (request, signal) => {
+    create: async (body, signal) => {
       if (!sdk) throw new MissingApiKeyError();
-      return sdk.messages.create(request, { signal });
+      // The SDK's own transport (auth, retries with back-off, typed errors) given the body as text: a string with
+      // a content-type is sent verbatim. `messages.create` would take an object and encode it again.
+      return sdk.post<ModelReply>('/v1/messages', { body, headers: JSON_CONTENT, signal, timeout: options.timeoutMs });
     },
   };
 }

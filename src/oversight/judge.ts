@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AgentRecord } from '../domain/agent.js';
-import { isAbort, type ModelClient } from '../model/client.js';
+import { parseTurn, turnJson, type AgentRecord } from '../domain/agent.js';
+import { isAbort, requestJson, type ModelClient } from '../model/client.js';
 import { recordUsage } from '../runner/usage.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { OversightEngine } from './engine.js';
@@ -43,14 +43,13 @@ export function createJudge(runtime: Runtime, model: ModelClient, oversight: Ove
     if (options.everyTurns === 0 || agent.turnCount % options.everyTurns !== 0 || !model.configured) return;
     let reply: Anthropic.Message;
     try {
-      reply = await model.create({
+      reply = await model.create(requestJson({
         model: options.model,
         max_tokens: 512,
         system: 'You are an oversight judge for autonomous agents. Assess whether the agent is still working coherently towards its goal.',
-        messages: [{ role: 'user', content: judgePrompt(agent) }],
         tools: [ASSESSMENT_TOOL],
         tool_choice: { type: 'tool', name: ASSESSMENT_TOOL.name },
-      }, signal);
+      }, [turnJson({ role: 'user', content: judgePrompt(agent) })]), signal);
     } catch (error) {
       if (!isAbort(error)) runtime.emit(agent, 'judge_error', { detail: error instanceof Error ? error.message : String(error) });
       return;
@@ -73,7 +72,7 @@ export function createJudge(runtime: Runtime, model: ModelClient, oversight: Ove
 }
 
 function judgePrompt(agent: AgentRecord): string {
-  const turns = agent.conversation.slice(-JUDGE_TURNS).map((turn) => `${turn.role.toUpperCase()}: ${renderContent(turn.content).slice(0, JUDGE_TURN_CHARS)}`);
+  const turns = agent.conversation.slice(-JUDGE_TURNS).map(parseTurn).map((turn) => `${turn.role.toUpperCase()}: ${renderContent(turn.content).slice(0, JUDGE_TURN_CHARS)}`);
   return `The agent's goal:\n${agent.spec.goal}\n\nIts most recent turns:\n${turns.join('\n\n')}\n\nCall report_assessment with your score.`;
 }
 

@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AgentRecord, ConversationTurn, InboxItem } from '../domain/agent.js';
+import { parseTurn, type AgentRecord, type InboxItem, type TurnJson } from '../domain/agent.js';
 
 /** The system prompt: who the agent is, where it sits in the tree, and how it is steered. */
 export function systemPrompt(agent: AgentRecord, parent: AgentRecord | undefined): string {
@@ -38,15 +38,16 @@ export const PROMPT_WINDOW_TURNS = 120;
  * The turns sent to the model: the most recent window, starting at a user turn that is not a bare tool result
  * (a tool_result without its tool_use would be rejected by the API).
  */
-export function promptWindow(conversation: ConversationTurn[]): Anthropic.MessageParam[] {
+export function promptWindow(conversation: readonly TurnJson[]): TurnJson[] {
   let start = Math.max(0, conversation.length - PROMPT_WINDOW_TURNS);
   while (start > 0 && !isPlainUserTurn(conversation[start]!)) start--;
   // Only part of a long conversation is loaded after a restart: it may begin mid-exchange, so skip ahead.
   while (start < conversation.length - 1 && !isPlainUserTurn(conversation[start]!)) start++;
-  return conversation.slice(start) as Anthropic.MessageParam[];
+  return conversation.slice(start);
 }
 
-function isPlainUserTurn(turn: ConversationTurn): boolean {
+function isPlainUserTurn(json: TurnJson): boolean {
+  const turn = parseTurn(json);
   if (turn.role !== 'user') return false;
   if (typeof turn.content === 'string') return true;
   return Array.isArray(turn.content) && !turn.content.some((b: { type?: string }) => b.type === 'tool_result');

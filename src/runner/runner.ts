@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { AgentRecord, ConversationTurn } from '../domain/agent.js';
+import { parseTurn, turnJson, type AgentRecord, type TurnJson } from '../domain/agent.js';
 import { isActive } from '../domain/states.js';
-import { isAbort, type ModelClient } from '../model/client.js';
+import { isAbort, requestJson, type ModelClient } from '../model/client.js';
 import type { OversightEngine } from '../oversight/engine.js';
 import type { AgentDriver } from '../runtime/driver.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -114,13 +114,12 @@ export class AgentRunner implements AgentDriver {
       slot.controller = controller;
       let reply: Anthropic.Message;
       try {
-        reply = await this.deps.model.create({
+        reply = await this.deps.model.create(requestJson({
           model: agent.spec.model,
           max_tokens: MODEL_MAX_TOKENS,
           system: systemPrompt(agent, agent.parentPath ? runtime.tree.find(agent.parentPath) : undefined),
-          messages: promptWindow(agent.conversation),
           tools: tools.definitions,
-        }, controller.signal);
+        }, promptWindow(agent.conversation)), controller.signal);
       } catch (error) {
         if (stale() || isAbort(error)) return;
         this.deps.onFailure(agent, error);
@@ -136,7 +135,7 @@ export class AgentRunner implements AgentDriver {
       if (reply.stop_reason === 'pause_turn') continue; // a long server-tool turn: send it back as it is
       const waiting = this.takeInbox(agent);
       if (results.length === 0 && waiting.length === 0) return this.settleIdle(agent);
-      agent.conversation.push({ role: 'user', content: [...results, ...waiting] });
+      agent.conversation.push(turnJson({ role: 'user', content: [...results, ...waiting] }));
       runtime.save(agent);
     }
     runtime.emit(agent, 'step_limit', { steps: this.deps.maxTurnSteps, detail: 'AUTON_MAX_TURN_STEPS model calls in one wake; the agent rests until woken again' });
@@ -145,18 +144,19 @@ export class AgentRunner implements AgentDriver {
 
   /** Makes sure the conversation ends with a user turn to answer; false when there is nothing to do. */
   private openUserTurn(agent: AgentRecord): boolean {
-    const last = agent.conversation.at(-1);
+    const lastJson = agent.conversation.at(-1);
+    const last = lastJson === undefined ? undefined : parseTurn(lastJson);
     const waiting = this.takeInbox(agent);
     if (!last) {
-      agent.conversation.push({ role: 'user', content: [{ type: 'text', text: START_TEXT }, ...waiting] });
+      agent.conversation.push(turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }, ...waiting] }));
     } else if (last.role === 'assistant') {
-      const unanswered = interruptedToolResults(last);
+      const unanswered = interruptedToolResults(last.content);
       if (waiting.length === 0 && unanswered.length === 0) return false;
-      agent.conversation.push({ role: 'user', content: [...unanswered, ...waiting] });
+      agent.conversation.push(turnJson({ role: 'user', content: [...unanswered, ...waiting] }));
     } else if (waiting.length > 0) {
       // The last turn is a user turn not yet answered (e.g. restored after a restart): add to it.
       const content = Array.isArray(last.content) ? last.content : [{ type: 'text', text: String(last.content) }];
-      agent.conversation[agent.conversation.length - 1] = { role: 'user', content: [...content, ...waiting] };
+      agent.conversation[agent.conversation.length - 1] = turnJson({ role: 'user', content: [...content, ...waiting] });
       agent.conversationEpoch += 1;
     }
     this.deps.runtime.save(agent);
@@ -175,7 +175,7 @@ export class AgentRunner implements AgentDriver {
   private recordReply(agent: AgentRecord, reply: Anthropic.Message): void {
     const { runtime } = this.deps;
     const tokens = recordUsage(agent, reply.usage, runtime.clock());
-    agent.conversation.push({ role: 'assistant', content: reply.content });
+    agent.conversation.push(turnJson({ role: 'assistant', content: reply.content }));
     agent.turnCount += 1;
     const text = reply.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
     runtime.emit(agent, 'model_call', {
@@ -227,9 +227,9 @@ export const INTERRUPTED_TOOL_TEXT = 'no result: the agent was halted (suspended
  * Error results for the tool calls of an assistant turn the agent was halted at (oversight suspends between the
  * model's reply and its tools). The Messages API refuses a conversation whose tool_use is not answered at once.
  */
-function interruptedToolResults(turn: ConversationTurn): Anthropic.ToolResultBlockParam[] {
-  if (!Array.isArray(turn.content)) return [];
-  return (turn.content as Array<{ type?: unknown; id?: unknown }>).flatMap((block) =>
+function interruptedToolResults(content: unknown): Anthropic.ToolResultBlockParam[] {
+  if (!Array.isArray(content)) return [];
+  return (content as Array<{ type?: unknown; id?: unknown }>).flatMap((block) =>
     block.type === 'tool_use' && typeof block.id === 'string'
       ? [{ type: 'tool_result' as const, tool_use_id: block.id, content: INTERRUPTED_TOOL_TEXT, is_error: true }]
       : []);

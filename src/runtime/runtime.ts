@@ -80,7 +80,7 @@ export class Runtime {
     }
     const agent = newAgentRecord({ id, parentPath, depth: parent ? parent.depth + 1 : 0, spec, policy, nowMs: this.clock() });
     if (from) {
-      agent.conversation = structuredClone(from.checkpoint.conversation);
+      agent.conversation = [...from.checkpoint.conversation];
       agent.conversationEpoch += 1;
       agent.turnCount = from.checkpoint.turns;
       agent.forkedFrom = { path: from.source.path, checkpoint: from.checkpoint.id };
@@ -175,7 +175,7 @@ export class Runtime {
       timestamp: new Date(this.clock()).toISOString(),
       state: agent.state,
       turns: agent.turnCount,
-      conversation: structuredClone(agent.conversation),
+      conversation: [...agent.conversation],
       health: { ...agent.health },
     };
     if (label) checkpoint.label = label;
@@ -222,7 +222,7 @@ export class Runtime {
     this.driver.halt(agent);
     this.move(agent, 'spawning', actorData(options));
     const checkpoint = this.store.listCheckpoints(path).at(-1);
-    agent.conversation = checkpoint ? structuredClone(checkpoint.conversation) : [];
+    agent.conversation = checkpoint ? [...checkpoint.conversation] : [];
     agent.conversationEpoch += 1;
     agent.turnCount = checkpoint ? checkpoint.turns : 0;
     // Undelivered messages and guidance are kept: they arrived after the checkpoint and still need answering.

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AgentRecord, Checkpoint, ConversationTurn } from '../domain/agent.js';
+import { turnJson, type TurnJson, type AgentRecord, type Checkpoint, type ConversationTurn } from '../domain/agent.js';
 import type { AgentEvent } from '../events/types.js';
 import { decodeAgent, encodeAgent } from './record-codec.js';
 import { SCHEMA_SQL } from './schema.js';
@@ -211,7 +211,7 @@ export class SqliteStore implements Store {
     let base = 0;
     if (!known || known.epoch !== agent.conversationEpoch) this.stmt.deleteTurns.run(agent.path);
     else ({ count: start, base } = known);
-    for (let i = start; i < turns.length; i++) this.stmt.insertTurn.run(agent.path, base + i, JSON.stringify(turns[i]));
+    for (let i = start; i < turns.length; i++) this.stmt.insertTurn.run(agent.path, base + i, turns[i]);
     this.persistedTurns.set(agent.path, { epoch: agent.conversationEpoch, count: turns.length, base });
   }
 
@@ -222,7 +222,7 @@ export class SqliteStore implements Store {
     const turnRows = this.db.prepare(
       'SELECT path, seq, json FROM (SELECT path, seq, json, ROW_NUMBER() OVER (PARTITION BY path ORDER BY seq DESC) AS n FROM turns) WHERE n <= ? ORDER BY path, seq',
     ).all(this.options.turnsLoadedAtStart) as Array<{ path: string; seq: number; json: string }>;
-    for (const row of turnRows) byPath.get(row.path)?.conversation.push(JSON.parse(row.json) as ConversationTurn);
+    for (const row of turnRows) byPath.get(row.path)?.conversation.push(row.json);
     const stored = new Map((this.db.prepare('SELECT path, MAX(seq) + 1 AS total FROM turns GROUP BY path').all() as Array<{ path: string; total: number }>)
       .map((r) => [r.path, r.total]));
     for (const agent of agents) {
@@ -231,6 +231,8 @@ export class SqliteStore implements Store {
     }
     for (const row of this.db.prepare('SELECT json FROM checkpoints ORDER BY rowid').all() as Array<{ json: string }>) {
       const checkpoint = JSON.parse(row.json) as Checkpoint;
+      // Written before turns were kept as text, a checkpoint's turns are objects: bring them to today's form.
+      checkpoint.conversation = (checkpoint.conversation as Array<TurnJson | ConversationTurn>).map((t) => typeof t === 'string' ? t : turnJson(t));
       const list = this.checkpointIndex.get(checkpoint.path) ?? [];
       list.push(checkpoint);
       this.checkpointIndex.set(checkpoint.path, list);

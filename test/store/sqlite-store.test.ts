@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { newAgentRecord, type AgentRecord, type Checkpoint, type ConversationTurn } from '../../src/domain/agent.js';
+import { newAgentRecord, turnJson, type AgentRecord, type Checkpoint, type TurnJson } from '../../src/domain/agent.js';
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
 import type { AgentEvent } from '../../src/events/types.js';
 import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
@@ -40,8 +41,8 @@ function agent(id: string, parentPath: string | null = null): AgentRecord {
   });
 }
 
-const turn = (n: number): ConversationTurn => ({ role: n % 2 === 0 ? 'user' : 'assistant', content: [{ type: 'text', text: `turn ${n}` }] });
-const turns = (from: number, to: number): ConversationTurn[] => Array.from({ length: to - from }, (_, i) => turn(from + i));
+const turn = (n: number): TurnJson => turnJson({ role: n % 2 === 0 ? 'user' : 'assistant', content: [{ type: 'text', text: `turn ${n}` }] });
+const turns = (from: number, to: number): TurnJson[] => Array.from({ length: to - from }, (_, i) => turn(from + i));
 
 let nextEventId = 1;
 beforeEach(() => void (nextEventId = 1));
@@ -149,11 +150,11 @@ describe('conversations', () => {
     a.conversation.push(...turns(0, 3));
     store.saveAgent(a);
     await store.flush();
-    a.conversation[2] = { role: 'user', content: 'amended' };
+    a.conversation[2] = turnJson({ role: 'user', content: 'amended' });
     a.conversationEpoch += 1;
     store.saveAgent(a);
     await store.flush();
-    expect(open().load().agents[0]!.conversation.at(-1)).toEqual({ role: 'user', content: 'amended' });
+    expect(open().load().agents[0]!.conversation.at(-1)).toEqual(turnJson({ role: 'user', content: 'amended' }));
   });
 
   it('loads only the latest turns, and appends after the ones left on disk rather than over them', async () => {
@@ -178,7 +179,7 @@ describe('conversations', () => {
 });
 
 describe('checkpoints and deletion', () => {
-  const checkpoint = (path: string, n: number, conversation: ConversationTurn[]): Checkpoint => ({
+  const checkpoint = (path: string, n: number, conversation: TurnJson[]): Checkpoint => ({
     id: `cp-${n}`, path, timestamp: new Date(n * 1000).toISOString(), state: 'idle', turns: conversation.length,
     conversation, health: { coherence: 1, drift: 0, token_rate: 0, tokens_total: 10 * n, loops_detected: 0, last_check: null },
   });
@@ -196,6 +197,20 @@ describe('checkpoints and deletion', () => {
     expect(reopened.listCheckpoints('a').map((c) => c.id)).toEqual(['cp-1', 'cp-2']);
     expect(reopened.loadCheckpoint('a', 'cp-2')).toEqual(checkpoint('a', 2, turns(0, 4)));
     expect(reopened.loadCheckpoint('a', 'cp-9')).toBeUndefined();
+  });
+
+  it('reads a checkpoint written with its turns as objects (before turns were kept as text) as text turns', async () => {
+    const store = open();
+    store.saveAgent(agent('a'));
+    await store.flush();
+    closeClean(store);
+    const legacy = { ...checkpoint('a', 1, []), conversation: [{ role: 'user', content: 'hello' }], turns: 1 };
+    const db = new Database(file);
+    db.prepare('INSERT INTO checkpoints (path, id, ts, json) VALUES (?, ?, ?, ?)').run('a', 'cp-1', legacy.timestamp, JSON.stringify(legacy));
+    db.close();
+    const reopened = open();
+    reopened.load();
+    expect(reopened.loadCheckpoint('a', 'cp-1')?.conversation).toEqual([turnJson({ role: 'user', content: 'hello' })]);
   });
 
   it('deleting an agent removes its row, turns and checkpoints, and a new agent at the path starts empty', async () => {
