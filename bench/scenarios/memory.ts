@@ -13,12 +13,12 @@ export async function memoryFigures(ctx: BenchBase): Promise<{ rows: Row[]; deta
   const rss = m.rssAfter - m.rssBefore;
   const heap = m.heapAfter - m.heapBefore;
   const beyond = per(rss - m.textBytes);
-  const rest = heap - m.heapOf.perAgentLogs - m.heapOf.conversations;
+  const rest = heap - m.heapOf.conversations;
   const detail = [
-    `memory: ${m.agents} agents × ${m.callsPerAgent} model calls (${m.turnsPerAgent} turns, ${Math.round(m.eventsInLogs / m.agents)} events in each /log history), filled in ${m.fillSeconds.toFixed(1)} s`,
+    `memory: ${m.agents} agents × ${m.callsPerAgent} model calls (${m.turnsPerAgent} turns, ${Math.round(m.eventsInLogs / m.agents)} log entries each, in the store), filled in ${m.fillSeconds.toFixed(1)} s`,
     `  RSS +${fmt.mib(rss)}, heap used +${fmt.mib(heap)} (reserved +${fmt.mib(m.heapTotalDelta)}), external +${fmt.mib(m.externalDelta)}, conversation text ${fmt.mib(m.textBytes)}`,
     `  per agent: RSS ${fmt.kib(per(rss))}, heap ${fmt.kib(per(heap))}, text ${fmt.kib(per(m.textBytes))};`
-      + ` heap by part: /log history ${fmt.kib(per(m.heapOf.perAgentLogs))}, conversation (objects + text) ${fmt.kib(per(m.heapOf.conversations))},`
+      + ` heap by part: conversation (JSON turns) ${fmt.kib(per(m.heapOf.conversations))},`
       + ` the rest (record, ring share, maps) ${fmt.kib(per(rest))}`,
   ].join('\n');
   return {

@@ -16,8 +16,6 @@ export const LIMITS = {
   inboxMaxItems: 1_000,
   /** Entries `/log` replays before streaming (read from the store). */
   logBacklogEntries: 500,
-  /** Each agent's newest log entries kept in memory (those not yet committed are served from here). */
-  logEntriesPerAgent: 32,
   /** Events kept in memory for `Last-Event-ID` replay across all streams. */
   replayBufferEvents: 50_000,
   /** Events an SSE client may have queued while its socket is not draining; past it the stream is closed. */

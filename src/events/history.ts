@@ -5,20 +5,16 @@ import { inScope, type AgentEvent, type EventScope } from './types.js';
 export type Replay = { kind: 'events'; events: AgentEvent[] } | { kind: 'reset'; oldestId: number };
 
 /**
- * Recent events in memory: one ring for cursor replay across all streams, and a short list per agent for `/log`.
- * A durable store keeps more; this is what is served without touching disk.
+ * Recent events in memory, one ring for cursor replay across all streams; a durable store keeps more. `/log`
+ * reads the store, which also answers for events still waiting for their commit, so nothing is kept per agent.
  */
 export class EventHistory {
   private ring: AgentEvent[] = [];
   private start = 0; // index of the oldest event in `ring` once it has wrapped
-  private readonly perAgent = new Map<string, AgentEvent[]>();
   /** The id of the oldest event ever dropped from the ring + 1; a cursor below it has missed events. */
   private firstRetainedId = 1;
 
-  constructor(
-    private readonly ringSize: number = LIMITS.replayBufferEvents,
-    private readonly perAgentSize: number = LIMITS.logEntriesPerAgent,
-  ) {}
+  constructor(private readonly ringSize: number = LIMITS.replayBufferEvents) {}
 
   add(event: AgentEvent): void {
     if (this.ring.length < this.ringSize) this.ring.push(event);
@@ -27,26 +23,12 @@ export class EventHistory {
       this.ring[this.start] = event;
       this.start = (this.start + 1) % this.ringSize;
     }
-    let log = this.perAgent.get(event.path);
-    if (!log) this.perAgent.set(event.path, (log = []));
-    log.push(event);
-    // Trim in chunks so the hot path does not shift an array on every event.
-    if (log.length > this.perAgentSize * 1.5) log.splice(0, log.length - this.perAgentSize);
   }
 
   /** Seeds the history (used when the store reloads it at start). */
   restore(events: AgentEvent[], firstRetainedId: number): void {
     for (const event of events) this.add(event);
     this.firstRetainedId = Math.max(this.firstRetainedId, firstRetainedId);
-  }
-
-  recentLog(path: string): AgentEvent[] {
-    const log = this.perAgent.get(path) ?? [];
-    return log.length > this.perAgentSize ? log.slice(-this.perAgentSize) : log.slice();
-  }
-
-  forget(path: string): void {
-    this.perAgent.delete(path);
   }
 
   /** Events in scope with id > afterId, oldest first; a cursor older than what is kept gets `reset`. */

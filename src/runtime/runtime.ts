@@ -108,7 +108,6 @@ export class Runtime {
       for (const node of this.tree.postOrder(agent)) {
         this.emit(node, 'purged', {});
         this.store.deleteAgent(node.path);
-        this.bus.history.forget(node.path);
       }
       this.tree.remove(agent);
     }

@@ -128,7 +128,9 @@ export class SqliteStore implements Store {
 
   recentEvents(path: string, limit: number): AgentEvent[] {
     const rows = this.db.prepare('SELECT id, path, type, ts, json FROM events WHERE path = ? ORDER BY id DESC LIMIT ?').all(path, limit) as EventRow[];
-    return rows.reverse().map(eventFromRow);
+    const events = rows.reverse().map(eventFromRow);
+    for (const op of this.queue) if (op.kind === 'event' && op.event.path === path) events.push(op.event);
+    return events.length > limit ? events.slice(-limit) : events;
   }
 
   flush(): Promise<void> {

@@ -26,7 +26,7 @@ export interface Store {
   /** Events in a subtree (or of one agent) after a cursor, for replay beyond what memory keeps; `gone` when
    * events after the cursor were already pruned. */
   eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] | 'gone';
-  /** The last `limit` committed events of one agent, oldest first (the `/log` backlog). */
+  /** The last `limit` events of one agent, oldest first, counting those still waiting for their commit (`/log`). */
   recentEvents(path: string, limit: number): AgentEvent[];
   load(): StoredState;
   flush(): Promise<void>;

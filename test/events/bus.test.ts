@@ -86,26 +86,17 @@ describe('the event history', () => {
   const event = (id: number, path = 'a'): AgentEvent => ({ id, path, type: 't', timestamp: '', data: {} });
 
   it('replays the events after a cursor in scope, oldest first', () => {
-    const history = new EventHistory(10, 10);
+    const history = new EventHistory(10);
     [event(1), event(2, 'a/b'), event(3, 'c'), event(4)].forEach((e) => history.add(e));
     const replay = history.since('a', 'subtree', 1);
     expect(replay.kind === 'events' && replay.events.map((e) => e.id)).toEqual([2, 4]);
   });
 
   it('answers reset when events after the cursor have left the ring', () => {
-    const history = new EventHistory(3, 10);
+    const history = new EventHistory(3);
     for (let id = 1; id <= 5; id++) history.add(event(id));
     expect(history.since('a', 'subtree', 1)).toEqual({ kind: 'reset', oldestId: 3 });
     const replay = history.since('a', 'subtree', 2);
     expect(replay.kind === 'events' && replay.events.map((e) => e.id)).toEqual([3, 4, 5]);
-  });
-
-  it("keeps the most recent log entries per agent, and forgets an agent's log", () => {
-    const history = new EventHistory(100, 4);
-    for (let id = 1; id <= 20; id++) history.add(event(id, id % 2 ? 'a' : 'b'));
-    expect(history.recentLog('a').map((e) => e.id)).toEqual([13, 15, 17, 19]);
-    history.forget('a');
-    expect(history.recentLog('a')).toEqual([]);
-    expect(history.recentLog('b')).toHaveLength(4);
   });
 });

@@ -23,7 +23,7 @@ describe('with AUTON_API_KEYS set', () => {
   const as = (key: keyof typeof KEY) => api(ctx.d.url, KEY[key]);
   const anonymous = () => api(ctx.d.url);
   const lastId = () => ctx.d.daemon.runtime.bus.lastId;
-  const logOf = (path: string) => ctx.d.daemon.runtime.bus.history.recentLog(path);
+  const logOf = (path: string) => ctx.d.daemon.runtime.store.recentEvents(path, 500);
 
   beforeAll(async () => {
     await spawnAgent(as('ops'), null, 'researcher');
@@ -220,7 +220,7 @@ describe('with no keys set', () => {
   it('serves every route without a key and records changes as by "operator"', async () => {
     const node = await spawnAgent(ctx.http, null, 'open');
     expect((await ctx.http.post('/agents/open/suspend')).status).toBe(200);
-    const suspended = ctx.d.daemon.runtime.bus.history.recentLog(node.path).find((e) => e.type === 'suspended');
+    const suspended = ctx.d.daemon.runtime.store.recentEvents(node.path, 500).find((e) => e.type === 'suspended');
     expect(suspended?.data.by).toBe('operator');
     expect((await ctx.http.get('/metrics')).status).toBe(200);
     expect((await ctx.http.get('/docs/json')).status).toBe(200);

@@ -45,7 +45,9 @@ afterEach(async () => {
 
 function startRuntime(file = ':memory:') {
   const store = new SqliteStore(file, STORE_OPTIONS);
-  const runtime = new Runtime({ bus: new EventBus(), store, validateSpec: (spec) => validateSchedule(spec.schedule) });
+  const bus = new EventBus();
+  bus.addSink((event) => store.appendEvent(event)); // as the daemon wires it: every event is logged durably
+  const runtime = new Runtime({ bus, store, validateSpec: (spec) => validateSchedule(spec.schedule) });
   const driver = new RecordingDriver();
   runtime.driver = driver;
   const restored = restoreTree(runtime, store.load());
@@ -62,7 +64,7 @@ function spawnIdle(runtime: Runtime, id: string, schedule: string): AgentRecord 
   return agent;
 }
 
-const eventsOf = (runtime: Runtime, path: string, type: string) => runtime.bus.history.recentLog(path).filter((e) => e.type === type);
+const eventsOf = (runtime: Runtime, path: string, type: string) => runtime.store.recentEvents(path, 500).filter((e) => e.type === type);
 
 describe('Scheduler', () => {
   it('wakes an idle agent on each tick, with a scheduled message in its inbox', () => {

@@ -244,6 +244,17 @@ describe('events', () => {
     expect(ids(store.eventsSince('a', 'subtree', 0, 2))).toEqual(['1:a', '2:a/b']);
   });
 
+  it("answers an agent's recent events, oldest first, counting those still waiting for their commit", async () => {
+    const store = open();
+    for (let i = 0; i < 6; i++) store.appendEvent(event(i % 2 ? 'b' : 'a'));
+    await store.flush();
+    store.appendEvent(event('a', 'pending'));
+    expect(store.recentEvents('a', 10).map((e) => e.id)).toEqual([1, 3, 5, 7]);
+    expect(store.recentEvents('a', 2).map((e) => [e.id, e.type])).toEqual([[5, 'tick'], [7, 'pending']]);
+    await store.flush();
+    expect(store.recentEvents('a', 10).map((e) => e.id)).toEqual([1, 3, 5, 7]);
+  });
+
   it('prunes to the retained events, and a cursor before them is gone', async () => {
     const store = open({ eventsRetained: 100 });
     const total = EVENTS_BETWEEN_PRUNES + 1;

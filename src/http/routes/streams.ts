@@ -106,11 +106,8 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     // Not the log of an earlier agent that was purged from the same path.
     const since = new Date(agent.createdAtMs).toISOString();
     openStream(takeOver(req, reply), path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
-      // Committed entries from the store, then the newest ones still waiting for their commit (kept in memory).
-      const stored = runtime.store.recentEvents(path, LIMITS.logBacklogEntries);
-      const lastStoredId = stored.at(-1)?.id ?? 0;
-      for (const event of stored) if (event.timestamp >= since) stream.write(sseFrame(event));
-      for (const event of runtime.bus.history.recentLog(path)) if (event.id > lastStoredId) stream.write(sseFrame(event));
+      // From the store, including entries still waiting for their commit; new ones follow as they are published.
+      for (const event of runtime.store.recentEvents(path, LIMITS.logBacklogEntries)) if (event.timestamp >= since) stream.write(sseFrame(event));
     });
   });
 };
