@@ -81,7 +81,7 @@ try {
 
   if (wants('7')) {
     log('7: runner');
-    add(['7'], await runnerFigure(base));
+    add(['7', '7b'], await runnerFigure(base));
   }
 
   if (wants('6', '5')) {
@@ -95,7 +95,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '8'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { turnJson } from '../../src/domain/agent.js';
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
@@ -7,7 +8,8 @@ import { Runtime } from '../../src/runtime/runtime.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { BenchBase } from '../context.js';
 import { cannon, cpuSeconds } from '../load.js';
-import { startDaemonProcess } from '../processes.js';
+import { startDaemonProcess, startScript } from '../processes.js';
+import type { ClientResult } from './client-child.js';
 import { fmt, type Row } from '../table.js';
 
 const AGENTS = 1_000;
@@ -46,6 +48,13 @@ export async function runnerFigure(ctx: BenchBase): Promise<Row[]> {
     await daemon.stop();
   }
 
+  const bodyFile = join(ctx.workDir, 'runner-body.json');
+  writeFileSync(bodyFile, body);
+  const clientChild = await startScript<ClientResult>('bench/scenarios/client-child.ts', [fake.url, bodyFile, String(AGENTS), String(WARMUP_MS), String(WINDOW_MS)]);
+  const client = clientChild.ready;
+  await clientChild.stop();
+  const clientRate = client.calls / client.seconds;
+
   const fakeAlone = await cannon({
     url: `${fake.url}/v1/messages`, connections: AGENTS, durationSeconds: 5, method: 'POST', body,
     headers: { 'content-type': 'application/json', 'x-api-key': 'fake', 'anthropic-version': '2023-06-01' },
@@ -60,6 +69,13 @@ export async function runnerFigure(ctx: BenchBase): Promise<Row[]> {
     ratio: fmt.ratio(ratio),
     goal: '≥ 0.90 of min(ideal, fake)',
     met: ratio >= 0.9,
+  }, {
+    figure: 'the model client alone: the same SDK client and fetch, same bodies, same 1,000 loops, no runtime (a process of its own)',
+    auton: `${Math.round(clientRate).toLocaleString('en-US')} calls/s, ${Math.round(client.cpuUs / client.calls)} µs CPU/call${client.errors ? `, ${client.errors} failed (${client.firstError})` : ''}`,
+    ceiling: `fake alone ${fmt.rps(fakeAlone.rps)}`,
+    ratio: fmt.ratio(clientRate / ideal),
+    goal: '(shown)',
+    met: null,
   }];
 }
 

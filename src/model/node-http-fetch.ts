@@ -13,8 +13,10 @@ const MAX_SOCKETS = 1024;
  */
 export function nodeHttpFetch(): typeof fetch {
   const agents = {
-    http: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
+    // As many idle sockets kept as may be busy: the default (256) closes and reopens sockets all the time when
+    // more agents than that call at once.
+    http: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS }),
   };
   return (input, init = {}) => {
     const body = init.body;
@@ -26,20 +28,32 @@ export function nodeHttpFetch(): typeof fetch {
     return new Promise<Response>((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(url, {
         method, headers, agent: secure ? agents.https : agents.http, ...(init.signal ? { signal: init.signal } : {}),
-      }, (res) => resolve(toResponse(res, method)));
+      }, (res) => toResponse(res, method).then(resolve, reject));
       request.once('error', reject);
       request.end(body ?? undefined);
     });
   };
 }
 
-function toResponse(res: IncomingMessage, method: string): Response {
+/**
+ * A JSON answer is read whole before the Response is made from its bytes: cheaper than adapting the socket
+ * stream to a web stream. An event stream stays a stream.
+ */
+async function toResponse(res: IncomingMessage, method: string): Promise<Response> {
   const headers = new Headers();
   const raw = res.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   const status = res.statusCode ?? 500;
-  const empty = method === 'HEAD' || status === 204 || status === 304;
-  if (empty) res.resume();
-  const stream = empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
-  return new Response(stream, { status, statusText: res.statusMessage ?? '', headers });
+  const init = { status, statusText: res.statusMessage ?? '', headers };
+  if (method === 'HEAD' || status === 204 || status === 304) {
+    res.resume();
+    return new Response(null, init);
+  }
+  if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+    return new Response(Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>, init);
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return new Response(body as unknown as BodyInit, init);
 }
