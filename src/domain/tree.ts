@@ -11,6 +11,11 @@ const ACTIONS: ReadonlySet<string> = new Set(ACTION_WORDS);
 export class AgentTree {
   private readonly byPath = new Map<string, AgentRecord>();
   readonly roots = new Map<string, AgentRecord>();
+  /**
+   * Per parent path, how many of its children are terminating or dead. Leaving is one-way (the state table has
+   * no way back from `terminating`), so live children = children − departed.
+   */
+  private readonly departedChildren = new Map<string, number>();
 
   get size(): number {
     return this.byPath.size;
@@ -54,8 +59,7 @@ export class AgentTree {
     if (parentPath === null) return null;
     const parent = this.get(parentPath);
     if (!isLive(parent.state)) throw conflict(`parent ${parent.path} is ${parent.state}; it cannot have new children`);
-    let liveChildren = 0; // a plain loop: this runs on every spawn, under parents with thousands of children
-    for (const child of parent.children.values()) if (isLive(child.state)) liveChildren++;
+    const liveChildren = this.liveChildCount(parent);
     if (liveChildren >= parent.policy.max_children) {
       throw policyViolation(`max_children: ${parent.path} already has ${liveChildren} of ${parent.policy.max_children} children`);
     }
@@ -75,6 +79,7 @@ export class AgentTree {
     const siblings = agent.parentPath === null ? this.roots : this.get(agent.parentPath).children;
     siblings.set(agent.id, agent);
     this.byPath.set(agent.path, agent);
+    if (!isLive(agent.state)) this.countDeparted(agent, 1);
   }
 
   /** Removes an agent and its whole subtree. */
@@ -83,6 +88,23 @@ export class AgentTree {
     const siblings = agent.parentPath === null ? this.roots : this.find(agent.parentPath)?.children;
     siblings?.delete(agent.id);
     this.byPath.delete(agent.path);
+    if (!isLive(agent.state)) this.countDeparted(agent, -1);
+    this.departedChildren.delete(agent.path);
+  }
+
+  /** To be called as an agent moves to `terminating` (its parent has one live child fewer). */
+  departing(agent: AgentRecord): void {
+    this.countDeparted(agent, 1);
+  }
+
+  /** Children not on their way out. O(1): spawn checks it, under parents with thousands of children. */
+  liveChildCount(parent: AgentRecord): number {
+    return parent.children.size - (this.departedChildren.get(parent.path) ?? 0);
+  }
+
+  private countDeparted(agent: AgentRecord, delta: number): void {
+    if (agent.parentPath === null) return;
+    this.departedChildren.set(agent.parentPath, (this.departedChildren.get(agent.parentPath) ?? 0) + delta);
   }
 
   /** The subtree in post-order: children before their parent, the order terminations cascade in. */

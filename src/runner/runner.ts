@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { parseTurn, turnJson, type AgentRecord, type TurnJson } from '../domain/agent.js';
 import { isActive } from '../domain/states.js';
-import { isAbort, requestJson, type ModelClient } from '../model/client.js';
+import { isAbort, MissingApiKeyError, requestJson, type ModelClient } from '../model/client.js';
 import type { OversightEngine } from '../oversight/engine.js';
 import type { AgentDriver } from '../runtime/driver.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -27,6 +27,9 @@ export interface RunnerDeps {
   /** A model call failed for good: supervision decides what happens to the agent. */
   onFailure: (agent: AgentRecord, error: unknown) => void;
 }
+
+/** The reason a halted loop's call is aborted with: made once, since a DOMException per abort costs a stack trace. */
+const HALTED = new DOMException('the agent was halted (suspended, restarted or terminated)', 'AbortError');
 
 interface Slot {
   /** Bumped by halt(): a loop that sees a newer epoch has been cancelled and changes nothing more. */
@@ -61,7 +64,7 @@ export class AgentRunner implements AgentDriver {
     slot.epoch++;
     slot.busy = false;
     slot.again = false;
-    slot.controller?.abort();
+    slot.controller?.abort(HALTED);
     slot.controller = null;
   }
 
@@ -110,6 +113,7 @@ export class AgentRunner implements AgentDriver {
     const tools = toolsetFor(agent.spec);
     for (let step = 0; step < this.deps.maxTurnSteps; step++) {
       if (agent.state === 'idle' || agent.state === 'correcting') runtime.move(agent, 'running');
+      if (!this.deps.model.configured) return this.deps.onFailure(agent, new MissingApiKeyError());
       const controller = new AbortController();
       slot.controller = controller;
       let reply: Anthropic.Message;

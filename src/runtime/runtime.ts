@@ -59,6 +59,7 @@ export class Runtime {
   /** Moves an agent to a new state (legal per the table, or a conflict), records and saves it. */
   move(agent: AgentRecord, to: AgentState, data: Record<string, unknown> = {}): void {
     const from = transition(agent, to);
+    if (to === 'terminating') this.tree.departing(agent);
     this.emit(agent, 'state_change', { from, to, ...data });
     this.save(agent);
   }

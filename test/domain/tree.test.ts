@@ -73,11 +73,20 @@ describe('AgentTree spawn limits', () => {
     expect(error.message).toContain('max_children');
   });
 
-  it('counts only live children against max_children', () => {
+  it('counts only live children against max_children: one on its way out, or restored dead', () => {
     const tree = new AgentTree();
     add(tree, null, 'p', { max_children: 1 });
-    add(tree, 'p', 'a').state = 'dead';
+    const a = add(tree, 'p', 'a');
+    expect(() => tree.checkSpawn('p', 'b')).toThrow('max_children');
+    tree.departing(a); // what the runtime calls as it moves `a` to terminating
+    a.state = 'terminating';
     expect(tree.checkSpawn('p', 'b')?.path).toBe('p');
+    const restored = new AgentTree();
+    add(restored, null, 'p', { max_children: 1 });
+    const dead = newAgentRecord({ id: 'a', parentPath: 'p', depth: 1, spec: specSchema.parse({ goal: 'g' }), policy: policySchema.parse({}), nowMs: 0 });
+    dead.state = 'dead';
+    restored.insert(dead);
+    expect(restored.checkSpawn('p', 'b')?.path).toBe('p');
   });
 
   it('refuses a duplicate id among siblings (dead ones included) as a conflict', () => {

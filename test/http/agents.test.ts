@@ -124,6 +124,20 @@ describe('POST /agents/{parent} (spawn a child)', () => {
     expect(res.body.message).toContain('max_children');
   });
 
+  it('counts only live children against max_children: a terminated child frees its place, and purging it too', async () => {
+    await spawnAgent(ctx.http, null, 'r', { policy: { max_children: 2 } });
+    await spawnAgent(ctx.http, 'r', 'a');
+    await spawnAgent(ctx.http, 'r', 'b');
+    expect((await ctx.http.post('/agents/r', { id: 'c', spec: { goal: 'g' } })).status).toBe(422);
+    expect((await ctx.http.delete('/agents/r/a')).status).toBe(200);
+    expect((await ctx.http.post('/agents/r', { id: 'c', spec: { goal: 'g' } })).status).toBe(201);
+    expect((await ctx.http.post('/agents/r', { id: 'd', spec: { goal: 'g' } })).status).toBe(422);
+    expect((await ctx.http.delete('/agents/r/a?purge=true')).status).toBe(200);
+    expect((await ctx.http.post('/agents/r', { id: 'd', spec: { goal: 'g' } })).status).toBe(422);
+    expect((await ctx.http.delete('/agents/r/b?purge=true')).status).toBe(200);
+    expect((await ctx.http.post('/agents/r', { id: 'd', spec: { goal: 'g' } })).status).toBe(201);
+  });
+
   it('lets a root with max_depth 2 have children but refuses grandchildren with a 422 naming max_depth', async () => {
     await spawnAgent(ctx.http, null, 'r', { policy: { max_depth: 2 } });
     await spawnAgent(ctx.http, 'r', 'c', { policy: { max_depth: 10 } });
