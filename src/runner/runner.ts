@@ -44,7 +44,9 @@ interface Slot {
  * time; a wake while busy is remembered and handled when the current turn ends.
  */
 export class AgentRunner implements AgentDriver {
-  private readonly slots = new Map<string, Slot>();
+  /** By record, so a purged agent's slot goes with it. */
+  private readonly slots = new WeakMap<AgentRecord, Slot>();
+  private busyLoops = 0;
 
   constructor(private readonly deps: RunnerDeps) {}
 
@@ -59,10 +61,10 @@ export class AgentRunner implements AgentDriver {
   }
 
   halt(agent: AgentRecord): void {
-    const slot = this.slots.get(agent.path);
+    const slot = this.slots.get(agent);
     if (!slot) return;
     slot.epoch++;
-    slot.busy = false;
+    this.setBusy(slot, false);
     slot.again = false;
     slot.controller?.abort(HALTED);
     slot.controller = null;
@@ -70,19 +72,23 @@ export class AgentRunner implements AgentDriver {
 
   /** Agents with a loop in progress (for shutdown and tests). */
   busyCount(): number {
-    let n = 0;
-    for (const slot of this.slots.values()) if (slot.busy) n++;
-    return n;
+    return this.busyLoops;
+  }
+
+  private setBusy(slot: Slot, busy: boolean): void {
+    if (slot.busy === busy) return;
+    slot.busy = busy;
+    this.busyLoops += busy ? 1 : -1;
   }
 
   private kick(agent: AgentRecord): void {
-    let slot = this.slots.get(agent.path);
-    if (!slot) this.slots.set(agent.path, (slot = { epoch: 0, busy: false, again: false, controller: null }));
+    let slot = this.slots.get(agent);
+    if (!slot) this.slots.set(agent, (slot = { epoch: 0, busy: false, again: false, controller: null }));
     if (slot.busy) {
       slot.again = true;
       return;
     }
-    slot.busy = true;
+    this.setBusy(slot, true);
     // Start on the next turn of the event loop, not inside the caller: an HTTP handler that woke the agent
     // answers with the state it set (e.g. `correcting`), and its writes commit first.
     const epoch = slot.epoch;
@@ -99,7 +105,7 @@ export class AgentRunner implements AgentDriver {
       if (slot.epoch === epoch) this.deps.onFailure(agent, error);
     } finally {
       if (slot.epoch === epoch) {
-        slot.busy = false;
+        this.setBusy(slot, false);
         slot.controller = null;
       }
     }
