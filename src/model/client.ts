@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { TurnJson } from '../domain/agent.js';
 import { nodeHttpFetch } from './node-http-fetch.js';
 
@@ -37,18 +37,32 @@ export class MissingApiKeyError extends Error {
   }
 }
 
+type Sdk = typeof Anthropic;
+/** The SDK once loaded: until then no error can be one of its classes. */
+let loadedSdk: Sdk | null = null;
+let loadingSdk: Promise<Sdk> | null = null;
+
+/**
+ * The SDK is imported at the first model call, not at start-up: it is the largest module the daemon loads
+ * (240–490 ms measured), and a daemon serves its tree without it.
+ */
+function loadSdk(): Promise<Sdk> {
+  return (loadingSdk ??= import('@anthropic-ai/sdk').then((m) => (loadedSdk = m.default)));
+}
+
 /** The real @anthropic-ai/sdk; ANTHROPIC_BASE_URL points it elsewhere (the tests' fake Messages API). */
 export function anthropicClient(options: ModelClientOptions): ModelClient {
-  const sdk = options.apiKey
-    ? new Anthropic({
-      apiKey: options.apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs,
-      fetch: nodeHttpFetch(),
-    })
-    : null;
+  const { apiKey } = options;
+  let client: Promise<Anthropic> | null = null;
+  const connect = (): Promise<Anthropic> => (client ??= loadSdk().then((Sdk) => new Sdk({
+    apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs,
+    fetch: nodeHttpFetch(),
+  })));
   return {
-    configured: sdk !== null,
+    configured: Boolean(apiKey),
     create: async (body, signal) => {
-      if (!sdk) throw new MissingApiKeyError();
+      if (!apiKey) throw new MissingApiKeyError();
+      const sdk = await connect();
       // The SDK's own transport (auth, retries with back-off, typed errors) given the body as text: a string with
       // a content-type is sent verbatim. `messages.create` would take an object and encode it again.
       return sdk.post<ModelReply>('/v1/messages', { body, headers: JSON_CONTENT, signal, timeout: options.timeoutMs });
@@ -59,7 +73,7 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
 /** Whether a failure is worth restarting over (as opposed to a setup or request problem an operator must fix). */
 export function isTransient(error: unknown): boolean {
   if (error instanceof MissingApiKeyError) return false;
-  if (error instanceof Anthropic.APIError && typeof error.status === 'number') {
+  if (loadedSdk && error instanceof loadedSdk.APIError && typeof error.status === 'number') {
     return error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500;
   }
   return true; // connection errors, timeouts
@@ -68,7 +82,7 @@ export function isTransient(error: unknown): boolean {
 /** A one-line explanation of a model failure that tells the operator what to do. */
 export function describeFailure(error: unknown): string {
   if (error instanceof MissingApiKeyError) return error.message;
-  if (error instanceof Anthropic.APIError) {
+  if (loadedSdk && error instanceof loadedSdk.APIError) {
     if (error.status === 401) return 'the Messages API rejected ANTHROPIC_API_KEY (401): check the key, then resume the agent';
     if (error.status === 404) return `the Messages API does not know this model (404): ${error.message}`;
     return `the Messages API failed after retries (${error.status ?? 'no status'}): ${error.message}`;
@@ -77,5 +91,5 @@ export function describeFailure(error: unknown): string {
 }
 
 export function isAbort(error: unknown): boolean {
-  return error instanceof Anthropic.APIUserAbortError || (error instanceof Error && error.name === 'AbortError');
+  return (loadedSdk !== null && error instanceof loadedSdk.APIUserAbortError) || (error instanceof Error && error.name === 'AbortError');
 }
