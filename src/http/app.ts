@@ -83,7 +83,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
       security: keys ? [{ apiKey: [] }] : [],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => markOptionalBodies(jsonSchemaTransformObject(doc)),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
@@ -98,3 +98,20 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
 }
 
 export type AutonApp = Awaited<ReturnType<typeof buildApp>>;
+
+/**
+ * @fastify/swagger marks every request body required; the bodies declared nullish (suspend, resume, restart,
+ * checkpoint, fork) may be left out, and the document says so.
+ */
+function markOptionalBodies<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { requestBody?: OpenApiBody }>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      const body = operation.requestBody;
+      if (body?.content?.['application/json']?.schema?.nullable === true) body.required = false;
+    }
+  }
+  return doc;
+}
+
+interface OpenApiBody { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 
-interface Operation { requestBody?: { content: Record<string, { schema: JsonSchema }> }; parameters?: Array<{ in: string; name: string }> }
+interface Operation { requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema }> }; parameters?: Array<{ in: string; name: string }> }
 interface JsonSchema { type?: string; properties?: Record<string, JsonSchema>; required?: string[]; enum?: string[] }
 interface OpenApi { openapi: string; paths: Record<string, Record<string, Operation>> }
 
@@ -63,6 +63,15 @@ describe('the API documentation', () => {
     ['/agents/{path}/fork', 'post', ['id', 'checkpoint']],
   ])('documents the request body of %s %s', (path, method, fields) => {
     expect(Object.keys(bodySchema(path, method)?.properties ?? {})).toEqual(fields);
+  });
+
+  it('says which bodies may be left out: suspend, resume, restart, checkpoint, fork; not spawn, PATCH or message', () => {
+    const required = (path: string, method: string) => doc.paths[path]?.[method]?.requestBody?.required;
+    for (const action of ['suspend', 'resume', 'restart', 'checkpoint', 'fork']) expect(required(`/agents/{path}/${action}`, 'post'), action).toBe(false);
+    expect(required('/agents', 'post')).toBe(true);
+    expect(required('/agents/{path}', 'post')).toBe(true);
+    expect(required('/agents/{path}', 'patch')).toBe(true);
+    expect(required('/agents/{path}/message', 'post')).toBe(true);
   });
 
   it('lists the suspend reasons in the suspend body', () => {
