@@ -1,5 +1,5 @@
 import type { AgentRecord } from './agent.js';
-import type { AgentNodeJson } from './schemas.js';
+import type { AgentHealth, AgentNodeJson, AgentPolicy, AgentSpec } from './schemas.js';
 
 /** How much of a subtree to render: `depth` levels of children (Infinity for all). */
 export interface RenderOptions {
@@ -36,31 +36,196 @@ export function toNodeJson(agent: AgentRecord, nowMs: number, options: RenderOpt
 }
 
 /**
- * The same node as JSON text, built directly: spec and policy never change after spawn, so their JSON is made
- * once per agent and reused (the pino approach: precompute what the hot path would otherwise redo). For a 10,000
- * agent tree this is most of the bytes. `toNodeJson` stays the reference; tests hold the two equal.
+ * The same node as JSON text, built directly. `toNodeJson` stays the reference; tests hold the two equal, and hold
+ * `writeNode`'s bytes equal to this text's.
  */
 export function renderNode(agent: AgentRecord, nowMs: number, depth = Infinity): string {
-  const end = agent.stoppedAtMs ?? nowMs;
-  const uptime = agent.startedAtMs === null ? 0 : Math.max(0, Math.round((end - agent.startedAtMs) / 100) / 10);
-  let out = `{"id":${JSON.stringify(agent.id)},"path":${JSON.stringify(agent.path)},"state":"${agent.state}"`
-    + `,"spec":${cachedJson(agent.spec)},"policy":${cachedJson(agent.policy)},"health":${JSON.stringify(agent.health)}`
-    + `,"created_at":"${isoTime(agent.createdAtMs)}","started_at":${agent.startedAtMs === null ? 'null' : `"${isoTime(agent.startedAtMs)}"`}`
-    + `,"uptime":${uptime},"restart_count":${agent.restartCount},"checkpoints":${agent.checkpointCount}`;
-  if (agent.suspendReason) out += `,"suspend_reason":"${agent.suspendReason}"`;
-  if (agent.errorMessage) out += `,"error_message":${JSON.stringify(agent.errorMessage)}`;
-  if (agent.forkedFrom) out += `,"forked_from":${JSON.stringify(agent.forkedFrom)}`;
+  return nodeText(agent, partsOf(agent), nowMs, depth);
+}
+
+function nodeText(agent: AgentRecord, parts: NodeParts, nowMs: number, depth: number): string {
+  refresh(parts, agent);
+  let out = parts.head + parts.middle + uptimeOf(agent, nowMs) + parts.tail;
   if (depth <= 0 && agent.children.size > 0) out += `,"children_count":${agent.children.size}`;
   out += ',"children":[';
   if (depth > 0) {
-    let first = true;
+    let i = 0;
     for (const child of agent.children.values()) {
-      if (!first) out += ',';
-      out += renderNode(child, nowMs, depth - 1);
-      first = false;
+      if (i > 0) out += ',';
+      out += nodeText(child, kidParts(parts, i, child), nowMs, depth - 1);
+      i++;
     }
+    if (parts.kids.length > i) parts.kids.length = i;
   }
   return `${out}]}`;
+}
+
+/**
+ * `renderNode` written as UTF-8 bytes into `out`, for large answers (the whole tree): each node's fixed parts are
+ * copied from bytes encoded once, so no large string is built, flattened and encoded on every read.
+ */
+export function writeNode(out: ByteWriter, agent: AgentRecord, nowMs: number, depth = Infinity): void {
+  nodeBytes(out, agent, partsOf(agent), nowMs, depth);
+}
+
+function nodeBytes(out: ByteWriter, agent: AgentRecord, parts: NodeParts, nowMs: number, depth: number): void {
+  refresh(parts, agent);
+  out.bytes(parts.headBytes ??= Buffer.from(parts.head));
+  out.bytes(parts.middleBytes ??= Buffer.from(parts.middle));
+  if (agent.startedAtMs === null) out.tenths(0);
+  else out.tenths(Math.max(0, Math.round(((agent.stoppedAtMs ?? nowMs) - agent.startedAtMs) / 100)));
+  out.bytes(parts.tailBytes ??= Buffer.from(parts.tail));
+  if (depth <= 0 && agent.children.size > 0) {
+    out.bytes(CHILDREN_COUNT);
+    out.tenths(agent.children.size * 10);
+  }
+  out.bytes(CHILDREN_OPEN);
+  if (depth > 0) {
+    let i = 0;
+    for (const child of agent.children.values()) {
+      if (i > 0) out.bytes(COMMA);
+      nodeBytes(out, child, kidParts(parts, i, child), nowMs, depth - 1);
+      i++;
+    }
+    if (parts.kids.length > i) parts.kids.length = i;
+  }
+  out.bytes(CHILDREN_CLOSE);
+}
+
+const CHILDREN_COUNT = Buffer.from(',"children_count":');
+const CHILDREN_OPEN = Buffer.from(',"children":[');
+const CHILDREN_CLOSE = Buffer.from(']}');
+const COMMA = Buffer.from(',');
+
+/**
+ * Seconds since the agent last started, to a tenth; it stops at `dead`. The only part that moves with the clock.
+ * (`writeNode` writes the same number from its tenths.)
+ */
+function uptimeOf(agent: AgentRecord, nowMs: number): string {
+  if (agent.startedAtMs === null) return '0';
+  const end = agent.stoppedAtMs ?? nowMs;
+  return `${Math.max(0, Math.round((end - agent.startedAtMs) / 100) / 10)}`;
+}
+
+/**
+ * A node's JSON but for its uptime and children, made from the record alone and kept per record in three segments:
+ * `head` from `{"id":` to `"health":` (remade when the state changes), `middle` from the health to `"uptime":` (health
+ * and start time) and `tail` from `,"restart_count":` to the last optional field. Each segment keeps the values it
+ * was made from and is remade when one of them differs: the runtime changes records in place (state moves, health
+ * updates, restarts) and tells no one, so a read compares a few fields instead of rebuilding ~700 bytes per node.
+ * An oversight pass, which stamps every active agent's health, costs the next read only the health segments.
+ * Spec and policy never change after spawn: their JSON is cached by identity below (the pino approach).
+ */
+class NodeParts {
+  // head ('' state: not made yet)
+  id = '';
+  path = '';
+  state: AgentRecord['state'] | '' = '';
+  spec: AgentSpec | null = null;
+  policy: AgentPolicy | null = null;
+  head = '';
+  headBytes: Buffer | null = null;
+  // middle (null health: not made yet); the health object is updated in place, so its values are kept
+  health: AgentHealth | null = null;
+  coherence = 0;
+  drift = 0;
+  tokenRate = 0;
+  tokensTotal = 0;
+  loopsDetected = 0;
+  lastCheck: string | null = null;
+  createdAtMs = 0;
+  startedAtMs: number | null = null;
+  middle = '';
+  middleBytes: Buffer | null = null;
+  // tail (-1: not made yet)
+  restartCount = -1;
+  checkpointCount = 0;
+  suspendReason: AgentRecord['suspendReason'] = null;
+  errorMessage: string | null = null;
+  forkedFrom: AgentRecord['forkedFrom'] = null;
+  forkedPath = '';
+  forkedCheckpoint = '';
+  tail = '';
+  tailBytes: Buffer | null = null;
+  /**
+   * The children's parts as of the last render, in order: a read walks these instead of looking every node up.
+   * Only a guess (each is checked against its record like any parts), so a child removed or added costs a lookup.
+   */
+  kids: NodeParts[] = [];
+}
+
+/** Every health field, checked by the compiler: a field added to the schema must be compared in `partsOf` too. */
+const HEALTH_KEYS = ['coherence', 'drift', 'token_rate', 'tokens_total', 'loops_detected', 'last_check'] as const satisfies ReadonlyArray<keyof AgentHealth>;
+const allHealthKeys: [Exclude<keyof AgentHealth, (typeof HEALTH_KEYS)[number]>] extends [never] ? true : never = true;
+void allHealthKeys;
+
+const partsCache = new WeakMap<AgentRecord, NodeParts>();
+
+function partsOf(agent: AgentRecord): NodeParts {
+  let parts = partsCache.get(agent);
+  if (parts === undefined) partsCache.set(agent, (parts = new NodeParts()));
+  return parts;
+}
+
+/** The parts of the `i`th child: the same as last time if it is still there, else looked up (and kept). */
+function kidParts(parts: NodeParts, i: number, child: AgentRecord): NodeParts {
+  const kid = parts.kids[i];
+  if (kid !== undefined && kid.id === child.id) return kid;
+  return (parts.kids[i] = partsOf(child));
+}
+
+/** Remakes each segment whose record values changed since it was made. */
+function refresh(parts: NodeParts, agent: AgentRecord): void {
+
+  if (parts.state !== agent.state || parts.id !== agent.id || parts.path !== agent.path
+    || parts.spec !== agent.spec || parts.policy !== agent.policy) {
+    parts.state = agent.state;
+    parts.id = agent.id;
+    parts.path = agent.path;
+    parts.spec = agent.spec;
+    parts.policy = agent.policy;
+    parts.head = `{"id":${JSON.stringify(agent.id)},"path":${JSON.stringify(agent.path)},"state":"${agent.state}"`
+      + `,"spec":${cachedJson(agent.spec)},"policy":${cachedJson(agent.policy)},"health":`;
+    parts.headBytes = null;
+  }
+
+  const health = agent.health;
+  if (parts.health !== health || parts.coherence !== health.coherence || parts.drift !== health.drift
+    || parts.tokenRate !== health.token_rate || parts.tokensTotal !== health.tokens_total
+    || parts.loopsDetected !== health.loops_detected || parts.lastCheck !== health.last_check
+    || parts.createdAtMs !== agent.createdAtMs || parts.startedAtMs !== agent.startedAtMs) {
+    parts.health = health;
+    parts.coherence = health.coherence;
+    parts.drift = health.drift;
+    parts.tokenRate = health.token_rate;
+    parts.tokensTotal = health.tokens_total;
+    parts.loopsDetected = health.loops_detected;
+    parts.lastCheck = health.last_check;
+    parts.createdAtMs = agent.createdAtMs;
+    parts.startedAtMs = agent.startedAtMs;
+    parts.middle = `${JSON.stringify(health)},"created_at":"${isoTime(agent.createdAtMs)}"`
+      + `,"started_at":${agent.startedAtMs === null ? 'null' : `"${isoTime(agent.startedAtMs)}"`},"uptime":`;
+    parts.middleBytes = null;
+  }
+
+  const forked = agent.forkedFrom;
+  if (parts.restartCount !== agent.restartCount || parts.checkpointCount !== agent.checkpointCount
+    || parts.suspendReason !== agent.suspendReason || parts.errorMessage !== agent.errorMessage
+    || parts.forkedFrom !== forked || (forked !== null && (parts.forkedPath !== forked.path || parts.forkedCheckpoint !== forked.checkpoint))) {
+    parts.restartCount = agent.restartCount;
+    parts.checkpointCount = agent.checkpointCount;
+    parts.suspendReason = agent.suspendReason;
+    parts.errorMessage = agent.errorMessage;
+    parts.forkedFrom = forked;
+    parts.forkedPath = forked?.path ?? '';
+    parts.forkedCheckpoint = forked?.checkpoint ?? '';
+    let tail = `,"restart_count":${agent.restartCount},"checkpoints":${agent.checkpointCount}`;
+    if (agent.suspendReason) tail += `,"suspend_reason":"${agent.suspendReason}"`;
+    if (agent.errorMessage) tail += `,"error_message":${JSON.stringify(agent.errorMessage)}`;
+    if (forked) tail += `,"forked_from":${JSON.stringify(forked)}`;
+    parts.tail = tail;
+    parts.tailBytes = null;
+  }
 }
 
 const jsonCache = new WeakMap<object, string>();
@@ -79,4 +244,79 @@ function isoTime(ms: number): string {
     isoCache.set(ms, (iso = new Date(ms).toISOString()));
   }
   return iso;
+}
+
+/**
+ * An append-only UTF-8 buffer in chunks that grow from 16 KiB to 1 MiB, so a small answer allocates little and a
+ * large one is copied only once, when finished. `ascii` takes ASCII text only (fixed JSON).
+ */
+export class ByteWriter {
+  private readonly done: Buffer[] = [];
+  private chunk: Buffer;
+  private used = 0;
+  private doneBytes = 0;
+
+  constructor(private size = 16 * 1024) {
+    this.chunk = Buffer.allocUnsafe(size);
+  }
+
+  bytes(bytes: Uint8Array): void {
+    if (bytes.length > this.chunk.length - this.used) this.grow(bytes.length);
+    this.chunk.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  ascii(text: string): void {
+    if (text.length > this.chunk.length - this.used) this.grow(text.length);
+    this.used += this.chunk.write(text, this.used, 'latin1');
+  }
+
+  /**
+   * `tenths / 10` as JavaScript prints it (`12.3`, `12`, `0`), for an integer 0 ≤ tenths < 2^53: the double nearest
+   * to q.r is tenths / 10, and no shorter decimal maps to it. Written digit by digit, with no string made.
+   */
+  tenths(tenths: number): void {
+    if (!Number.isSafeInteger(tenths) || tenths < 0) return this.ascii(`${tenths / 10}`);
+    if (24 > this.chunk.length - this.used) this.grow(24);
+    const chunk = this.chunk;
+    const fraction = tenths % 10;
+    let whole = (tenths - fraction) / 10;
+    let digits = 1;
+    for (let rest = whole; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let at = this.used + digits;
+    this.used = at;
+    do {
+      const digit = whole % 10;
+      chunk[--at] = 48 + digit;
+      whole = (whole - digit) / 10;
+    } while (whole > 0);
+    if (fraction !== 0) {
+      chunk[this.used++] = 46; // '.'
+      chunk[this.used++] = 48 + fraction;
+    }
+  }
+
+  get length(): number {
+    return this.doneBytes + this.used;
+  }
+
+  /**
+   * The bytes written, as one buffer. (Streaming the chunks instead saves this copy but was slower: a pipe waits for
+   * each chunk to drain before writing the next, where one buffer is written by libuv without a turn of the loop.)
+   * The writer must not be used after.
+   */
+  finish(): Buffer {
+    const last = this.chunk.subarray(0, this.used);
+    if (this.done.length === 0) return last;
+    this.done.push(last);
+    return Buffer.concat(this.done, this.length);
+  }
+
+  private grow(need: number): void {
+    this.done.push(this.chunk.subarray(0, this.used));
+    this.doneBytes += this.used;
+    this.size = Math.min(this.size * 2, 1024 * 1024);
+    this.chunk = Buffer.allocUnsafe(Math.max(this.size, need));
+    this.used = 0;
+  }
 }

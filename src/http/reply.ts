@@ -28,3 +28,8 @@ export function sendRaw(reply: FastifyReply, json: string): FastifyReply {
 }
 
 const LARGE_BODY_CHARS = 64 * 1024;
+
+/** A read already encoded (`ByteWriter`): sent as is, its length known without walking it. */
+export function sendBytes(reply: FastifyReply, json: Buffer): FastifyReply {
+  return reply.code(200).type(JSON_TYPE).send(json);
+}

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { renderNode } from '../../domain/node-json.js';
+import { ByteWriter, renderNode, writeNode } from '../../domain/node-json.js';
 import {
   agentNodeSchema, guidanceBodySchema, messageBodySchema, restartBodySchema,
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
@@ -10,7 +10,7 @@ import { check, visibleRoots } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses, pathParams } from '../openapi.js';
-import { sendJson, sendNode, sendRaw } from '../reply.js';
+import { sendBytes, sendJson, sendNode, sendRaw } from '../reply.js';
 
 const depthQuery = z.object({
   depth: z.coerce.number().int().min(0).max(64).optional()
@@ -39,16 +39,22 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
   }, async (req, reply) => {
     const { depth = Infinity, limit = Infinity, offset = 0 } = req.query;
     const now = runtime.clock();
-    const agents: string[] = [];
+    // Written as bytes, node by node, from each node's cached parts: the whole tree is 7 MB, and as one string it
+    // was built, flattened and encoded on every read. Rendered in one go, so the answer is one moment of the tree.
+    const out = new ByteWriter();
+    out.ascii('{"agents":[');
     let i = 0;
+    let listed = 0;
     // A scoped key sees its scope's agent as its only root.
     const { roots, total } = visibleRoots(principalOf(req), runtime.tree.roots, (p) => runtime.tree.find(p));
     for (const root of roots) {
       if (i++ < offset) continue;
-      if (agents.length >= limit) break;
-      agents.push(renderNode(root, now, depth));
+      if (listed >= limit) break;
+      if (listed++ > 0) out.ascii(',');
+      writeNode(out, root, now, depth);
     }
-    return sendRaw(reply, `{"agents":[${agents.join(',')}],"total":${total}}`);
+    out.ascii(`],"total":${total}}`);
+    return sendBytes(reply, out.finish());
   });
 
   app.post('/agents', { config: { access: 'tree:operate' }, schema: { tags, summary: 'Spawn a root agent (an unscoped key)', body: spawnBodySchema, response: created } },
