@@ -65,10 +65,6 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
 
   const keys = ctx.config.AUTON_API_KEYS.length > 0 ? new KeyRing(ctx.config.AUTON_API_KEYS) : null;
   // Callback-style hooks: no promise per request on the hot path.
-  app.addHook('onRequest', (req, reply, done) => {
-    reply.header('x-request-id', req.id);
-    done();
-  });
   await app.register(guard, { keys, ratePerMinute: ctx.config.AUTON_RATE_LIMIT_PER_MINUTE });
   app.addHook('onResponse', (req, reply, done) => {
     ctx.metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
