@@ -216,6 +216,8 @@ export class Runtime {
    */
   restart(path: string, options: Actor & RestartOptions = {}): AgentRecord {
     const agent = this.get(path);
+    // Only an agent waiting out a supervision back-off is seen in `spawning`: an operator's restart means "now".
+    if (agent.state === 'spawning' && options.by !== 'supervision') return this.endBackoff(agent, options);
     if (agent.restartCount >= agent.policy.max_restarts) {
       throw policyViolation(`max_restarts: ${path} has been restarted ${agent.restartCount} of ${agent.policy.max_restarts} times`);
     }
@@ -242,6 +244,16 @@ export class Runtime {
     if (options.delayMs && options.schedule) options.schedule(start, options.delayMs);
     else start();
     this.save(agent);
+    return agent;
+  }
+
+  /** Starts at once an agent whose restart waits out a back-off (that restart is already counted and rolled back). */
+  private endBackoff(agent: AgentRecord, options: Actor): AgentRecord {
+    this.emit(agent, 'restarted', {
+      restart_count: agent.restartCount, cause: 'operator', delay_ms: 0, backoff_skipped: true, ...actorData(options),
+    });
+    this.move(agent, 'running', actorData(options));
+    this.driver.activate(agent); // the pending start finds the agent no longer `spawning` and does nothing
     return agent;
   }
 

@@ -67,6 +67,22 @@ describe('model failures', () => {
     expect(JSON.stringify(t.fake.requests[1]!.body.messages)).toContain('[message from operator] while you were out');
   });
 
+  it('an operator restart during the back-off starts the agent at once, without counting another restart', async () => {
+    const { t, http } = await start({ AUTON_RESTART_BACKOFF_MS: '60000' });
+    t.fake.enqueue({ kind: 'error', status: 500 }, TEXT_OK);
+    await spawnAgent(http, null, 'a');
+    const log = await openLog(t, 'a');
+    await log.next('restarted');
+    expect((await http.get<AgentNodeJson>('/agents/a')).body.state).toBe('spawning');
+    const res = await http.post<AgentNodeJson>('/agents/a/restart', { reason: 'no need to wait' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ state: 'running', restart_count: 1 });
+    expect(dataOf(await log.next('restarted'))).toMatchObject({ backoff_skipped: true, restart_count: 1, by: 'operator', reason: 'no need to wait' });
+    await nextState(log, 'idle');
+    log.close();
+    expect(t.fake.requests).toHaveLength(2);
+  });
+
   it('suspends execution_error without restarting on a request the API refuses (400)', async () => {
     const { t, http } = await start({ AUTON_RESTART_BACKOFF_MS: '0' });
     t.fake.enqueue({ kind: 'error', status: 400, message: 'messages: bad turn' });
