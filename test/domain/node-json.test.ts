@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newAgentRecord, type AgentRecord } from '../../src/domain/agent.js';
-import { ByteWriter, renderNode, toNodeJson, writeNode } from '../../src/domain/node-json.js';
+import { ByteWriter } from '../../src/domain/byte-writer.js';
+import { renderNode, toNodeJson, writeNode } from '../../src/domain/node-json.js';
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
 
 function agent(id: string, parent: AgentRecord | null, goal = `goal of ${id}`): AgentRecord {

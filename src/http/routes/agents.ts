@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ByteWriter, renderNode, writeNode } from '../../domain/node-json.js';
+import { ByteWriter } from '../../domain/byte-writer.js';
+import { renderNode, writeNode } from '../../domain/node-json.js';
 import {
   agentNodeSchema, guidanceBodySchema, messageBodySchema, restartBodySchema,
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
