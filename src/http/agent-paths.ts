@@ -9,18 +9,21 @@ const ACTIONS = new Set<string>(ACTION_WORDS);
  */
 export function rewriteAgentUrl(url: string): string {
   if (!url.startsWith('/agents/')) return url;
+  // String scans rather than split/join: this runs on every request (figure 1 of BENCHMARKS.md).
   const q = url.indexOf('?');
-  const pathname = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q);
-  const segments = pathname.slice('/agents/'.length).split('/');
-  if (segments.length > 1 && segments.at(-1) === '') segments.pop();
-  if (segments.length <= 1) return `/agents/${segments[0] ?? ''}${query}`;
-  const last = segments.at(-1)!;
-  const action = ACTIONS.has(last) ? segments.pop()! : null;
-  return `/agents/${segments.join('%2F')}${action ? `/${action}` : ''}${query}`;
+  let rest = url.slice('/agents/'.length, q === -1 ? url.length : q);
+  if (rest.endsWith('/')) rest = rest.slice(0, -1);
+  const slash = rest.lastIndexOf('/');
+  if (slash === -1) return q === -1 && rest.length === url.length - 8 ? url : `/agents/${rest}${query}`;
+  const last = rest.slice(slash + 1);
+  const isAction = ACTIONS.has(last);
+  const agent = isAction ? rest.slice(0, slash) : rest;
+  return `/agents/${agent.replaceAll('/', '%2F')}${isAction ? `/${last}` : ''}${query}`;
 }
 
 /** Normalises a decoded `:path` parameter: `%2F`-joined or slash-joined, without stray slashes. */
 export function agentPath(param: string): string {
+  if (param.length > 0 && param[0] !== '/' && !param.endsWith('/') && !param.includes('//')) return param;
   return param.split('/').filter((s) => s.length > 0).join('/');
 }
