@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { AgentRecord } from '../domain/agent.js';
 import { AGENT_STATES } from '../domain/states.js';
 import type { AgentEvent } from '../events/types.js';
+import { RequestHistogram } from './request-histogram.js';
 import type { SseClients } from './sse-clients.js';
 
 /** Distinct `model` label values kept before the rest are counted as `other` (spec.model is free text). */
@@ -26,8 +27,7 @@ export class AutonMetrics {
   private readonly modelErrors: Counter<'model'>;
   private readonly oversightActions: Counter<'kind' | 'action'>;
   private readonly restarts: Counter<'initiator'>;
-  private readonly requestSeconds: Histogram<'method' | 'route' | 'status_code'>;
-  private readonly requestSeries = new Map<string, { observe(value: number): void }>();
+  private readonly requestSeconds = new RequestHistogram();
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -51,10 +51,7 @@ export class AutonMetrics {
     this.modelErrors = new Counter({ name: 'auton_model_errors_total', help: 'Model calls that failed for good (after retries)', labelNames: ['model'], registers });
     this.oversightActions = new Counter({ name: 'auton_oversight_actions_total', help: 'Oversight findings by check and action', labelNames: ['kind', 'action'], registers });
     this.restarts = new Counter({ name: 'auton_restarts_total', help: 'Agent restarts, by supervision or by an operator', labelNames: ['initiator'], registers });
-    this.requestSeconds = new Histogram({
-      name: 'auton_http_request_duration_seconds', help: 'HTTP request latency by route pattern (SSE streams excluded)',
-      labelNames: ['method', 'route', 'status_code'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
-    });
+    this.registry.registerMetric(this.requestSeconds as unknown as Metric);
   }
 
   /** A bus sink: counts the events that are metrics. */
@@ -81,15 +78,9 @@ export class AutonMetrics {
     this.modelErrors.inc({ model: this.modelLabel(model) });
   }
 
-  /** Per request: the labelled series is looked up once per (method, route, status) and kept. */
+  /** Per request, from Fastify's onResponse. */
   observeRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void {
-    const key = `${method} ${statusCode} ${route ?? ''}`;
-    let series = this.requestSeries.get(key);
-    if (!series) {
-      series = this.requestSeconds.labels({ method, route: route ?? 'unmatched', status_code: String(statusCode) });
-      this.requestSeries.set(key, series);
-    }
-    series.observe(seconds);
+    this.requestSeconds.observe(method, route, statusCode, seconds);
   }
 
   private modelLabel(model: unknown): string {

@@ -103,6 +103,20 @@ describe('GET /metrics', () => {
     expect(count('unmatched', '404')).toBe(1);
     expect(text).not.toContain('secret-project');
   });
+
+  it('counts latency in cumulative buckets ending at +Inf = _count, with a _sum', async () => {
+    await spawnAgent(ctx.http, null, 'r');
+    for (let i = 0; i < 3; i++) await ctx.http.get('/agents/r');
+    const text = await scrape();
+    const labels = { method: 'GET', route: '/agents/:path', status_code: '200' };
+    const les = ['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
+    const buckets = les.map((le) => sample(text, 'auton_http_request_duration_seconds_bucket', { ...labels, le }));
+    expect(buckets.every((b) => typeof b === 'number')).toBe(true);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]!).toBeGreaterThanOrEqual(buckets[i - 1]!);
+    expect(buckets.at(-1)).toBe(3);
+    expect(sample(text, 'auton_http_request_duration_seconds_count', labels)).toBe(3);
+    expect(sample(text, 'auton_http_request_duration_seconds_sum', labels)).toBeGreaterThan(0);
+  });
 });
 
 describe('probes', () => {
