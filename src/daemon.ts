@@ -71,8 +71,8 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   oversight.start();
   scheduler.start();
   for (const agent of restored.active) {
-    if (agent.state === 'spawning') runtime.move(agent, 'running'); // was waiting out a restart back-off
-    runner.activate(agent);
+    if (agent.state === 'spawning') supervisor.resumeBackoff(agent); // was waiting out a restart back-off
+    else runner.activate(agent);
   }
 
   const address = app.server.address();

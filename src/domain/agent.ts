@@ -21,6 +21,11 @@ export interface AgentRecord {
   forkedFrom: { path: string; checkpoint: string } | null;
   /** When it reached `dead` (uptime stops there). */
   stoppedAtMs: number | null;
+  /**
+   * When a restart waiting out its supervision back-off is due to start the agent. Stored, so a daemon restarted
+   * in the meantime waits for the rest of it rather than starting the agent at once.
+   */
+  restartAtMs: number | null;
   /** Messages and guidance waiting for the agent's next model call, oldest first. */
   inbox: InboxItem[];
   /** The agent's conversation with its model, each turn as its JSON text (opaque to the domain). */
@@ -103,6 +108,7 @@ export function newAgentRecord(args: {
     errorMessage: null,
     forkedFrom: null,
     stoppedAtMs: null,
+    restartAtMs: null,
     inbox: [],
     conversation: [],
     conversationEpoch: 0,

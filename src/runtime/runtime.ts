@@ -236,15 +236,22 @@ export class Runtime {
       restart_count: agent.restartCount, from_checkpoint: checkpoint?.id ?? null, cause: options.cause ?? 'operator',
       delay_ms: options.delayMs ?? 0, ...actorData(options),
     });
-    const start = () => {
-      if (agent.state !== 'spawning' || this.tree.find(path) !== agent) return; // suspended or killed meanwhile
-      this.move(agent, 'running');
-      this.driver.activate(agent);
-    };
-    if (options.delayMs && options.schedule) options.schedule(start, options.delayMs);
-    else start();
+    if (options.delayMs && options.schedule) {
+      agent.restartAtMs = this.clock() + options.delayMs;
+      options.schedule(() => this.finishRestart(agent), options.delayMs);
+    } else {
+      this.finishRestart(agent);
+    }
     this.save(agent);
     return agent;
+  }
+
+  /** The end of a restart's back-off (also after a daemon restart found one pending): the agent runs. */
+  finishRestart(agent: AgentRecord): void {
+    if (agent.state !== 'spawning' || this.tree.find(agent.path) !== agent) return; // suspended or killed meanwhile
+    agent.restartAtMs = null;
+    this.move(agent, 'running');
+    this.driver.activate(agent);
   }
 
   /** Starts at once an agent whose restart waits out a back-off (that restart is already counted and rolled back). */
@@ -252,6 +259,7 @@ export class Runtime {
     this.emit(agent, 'restarted', {
       restart_count: agent.restartCount, cause: 'operator', delay_ms: 0, backoff_skipped: true, ...actorData(options),
     });
+    agent.restartAtMs = null;
     this.move(agent, 'running', actorData(options));
     this.driver.activate(agent); // the pending start finds the agent no longer `spawning` and does nothing
     return agent;

@@ -11,6 +11,7 @@ export function encodeAgent(agent: AgentRecord): string {
 export function decodeAgent(json: string): AgentRecord {
   // Fields set on the parsed row rather than spread into a copy: start-up decodes every agent (~200 ms on 10,000).
   const agent = JSON.parse(json) as StoredAgent as AgentRecord;
+  agent.restartAtMs ??= null; // rows written before the field existed
   agent.conversation = [];
   agent.children = new Map();
   return agent;

@@ -29,6 +29,13 @@ export class Supervisor {
     for (const action of actions) this.apply(action);
   };
 
+  /** After a daemon restart: an agent that was waiting out a back-off waits for what is left of it. */
+  resumeBackoff(agent: AgentRecord): void {
+    const wait = (agent.restartAtMs ?? 0) - this.runtime.clock();
+    if (wait > 0) this.later(() => this.runtime.finishRestart(agent), wait);
+    else this.runtime.finishRestart(agent);
+  }
+
   stop(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
