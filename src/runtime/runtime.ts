@@ -247,10 +247,10 @@ export class Runtime {
   }
 
   /** The end of a restart's back-off (also after a daemon restart found one pending): the agent runs. */
-  finishRestart(agent: AgentRecord): void {
+  finishRestart(agent: AgentRecord, data: Record<string, unknown> = {}): void {
     if (agent.state !== 'spawning' || this.tree.find(agent.path) !== agent) return; // suspended or killed meanwhile
     agent.restartAtMs = null;
-    this.move(agent, 'running');
+    this.move(agent, 'running', data);
     this.driver.activate(agent);
   }
 
@@ -259,9 +259,7 @@ export class Runtime {
     this.emit(agent, 'restarted', {
       restart_count: agent.restartCount, cause: 'operator', delay_ms: 0, backoff_skipped: true, ...actorData(options),
     });
-    agent.restartAtMs = null;
-    this.move(agent, 'running', actorData(options));
-    this.driver.activate(agent); // the pending start finds the agent no longer `spawning` and does nothing
+    this.finishRestart(agent, actorData(options)); // the pending start then finds it no longer `spawning`
     return agent;
   }
 

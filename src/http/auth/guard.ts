@@ -28,9 +28,9 @@ export interface GuardOptions {
 }
 
 /**
- * One onRequest hook, before any body is read: the request id header, who is asking (the Authorization header), the rate limit (counted
- * for rejected requests too, so guessing keys is throttled per address), then whether the route allows it.
- * Routes marked `config.rateLimit: false` (SSE streams, probes) are not counted.
+ * One onRequest hook, before any body is read: the request id header, who is asking (the Authorization header),
+ * the rate limit (counted for rejected requests too, so guessing keys is throttled per address), then whether the
+ * route allows it. Routes marked `config.rateLimit: false` (SSE streams, probes) are not counted.
  */
 export const guard = fp<GuardOptions>(async (app, options) => {
   const { keys } = options;
