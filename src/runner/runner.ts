@@ -145,8 +145,7 @@ export class AgentRunner implements AgentDriver {
       if (reply.stop_reason === 'pause_turn') continue; // a long server-tool turn: send it back as it is
       const waiting = this.takeInbox(agent);
       if (results.length === 0 && waiting.length === 0) return this.settleIdle(agent);
-      agent.conversation.push(turnJson({ role: 'user', content: [...results, ...waiting] }));
-      runtime.save(agent);
+      runtime.appendTurns(agent, turnJson({ role: 'user', content: [...results, ...waiting] }));
     }
     runtime.emit(agent, 'step_limit', { steps: this.deps.maxTurnSteps, detail: 'AUTON_MAX_TURN_STEPS model calls in one wake; the agent rests until woken again' });
     this.settleIdle(agent);
@@ -157,36 +156,30 @@ export class AgentRunner implements AgentDriver {
     const lastJson = agent.conversation.at(-1);
     const last = lastJson === undefined ? undefined : parseTurn(lastJson);
     const waiting = this.takeInbox(agent);
+    const { runtime } = this.deps;
     if (!last) {
-      agent.conversation.push(turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }, ...waiting] }));
+      runtime.appendTurns(agent, turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }, ...waiting] }));
     } else if (last.role === 'assistant') {
       const unanswered = interruptedToolResults(last.content);
       if (waiting.length === 0 && unanswered.length === 0) return false;
-      agent.conversation.push(turnJson({ role: 'user', content: [...unanswered, ...waiting] }));
+      runtime.appendTurns(agent, turnJson({ role: 'user', content: [...unanswered, ...waiting] }));
     } else if (waiting.length > 0) {
       // The last turn is a user turn not yet answered (e.g. restored after a restart): add to it.
       const content = Array.isArray(last.content) ? last.content : [{ type: 'text', text: String(last.content) }];
-      agent.conversation[agent.conversation.length - 1] = turnJson({ role: 'user', content: [...content, ...waiting] });
-      agent.conversationEpoch += 1;
+      runtime.replaceLastTurn(agent, turnJson({ role: 'user', content: [...content, ...waiting] }));
     }
-    this.deps.runtime.save(agent);
     return true;
   }
 
   private takeInbox(agent: AgentRecord): Anthropic.TextBlockParam[] {
-    if (agent.inbox.length === 0) return [];
-    const items = agent.inbox.splice(0);
-    for (const item of items) {
-      if (item.kind === 'guidance') this.deps.runtime.emit(agent, 'correction_delivered', { guidance: item.text });
-    }
-    return inboxBlocks(items);
+    return inboxBlocks(this.deps.runtime.takeInbox(agent));
   }
 
   private recordReply(agent: AgentRecord, reply: Anthropic.Message): void {
     const { runtime } = this.deps;
     const tokens = recordUsage(agent, reply.usage, runtime.clock());
-    agent.conversation.push(turnJson({ role: 'assistant', content: reply.content }));
     agent.turnCount += 1;
+    runtime.appendTurns(agent, turnJson({ role: 'assistant', content: reply.content }));
     const text = reply.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
     runtime.emit(agent, 'model_call', {
       model: reply.model, stop_reason: reply.stop_reason, tokens, tokens_total: agent.health.tokens_total,

@@ -56,9 +56,14 @@ export class Scheduler {
       this.runtime.emit(agent, 'schedule_skipped', { state: agent.state });
       return;
     }
-    agent.inbox.push({ kind: 'message', content: `Scheduled wake-up (${agent.spec.schedule}). Continue working towards your goal.`, from: 'scheduler' });
+    try {
+      this.runtime.enqueue(agent, { kind: 'message', content: `Scheduled wake-up (${agent.spec.schedule}). Continue working towards your goal.`, from: 'scheduler' });
+    } catch (error) {
+      // A full inbox (or a store refusing writes) skips this tick; a timer must never throw.
+      this.runtime.emit(agent, 'schedule_skipped', { state: agent.state, detail: error instanceof Error ? error.message : String(error) });
+      return;
+    }
     this.runtime.emit(agent, 'schedule_tick', {});
-    this.runtime.save(agent);
     this.runtime.driver.wake(agent);
   }
 }

@@ -1,4 +1,4 @@
-import { newAgentRecord, transition, type AgentRecord, type Checkpoint, type InboxItem } from '../domain/agent.js';
+import { newAgentRecord, transition, type AgentRecord, type Checkpoint, type InboxItem, type TurnJson } from '../domain/agent.js';
 import { conflict, notFound, policyViolation, queueFull } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import { policySchema, type AgentPolicy, type AgentSpec, type MessageBody, type SpawnBody, type SuspendReason } from '../domain/schemas.js';
@@ -263,7 +263,38 @@ export class Runtime {
     return agent;
   }
 
-  private enqueue(agent: AgentRecord, item: InboxItem): void {
+  /**
+   * Appends turns to the agent's conversation and queues them for the store. The one way a turn is added: the
+   * runner never pushes to `agent.conversation` itself, so the store can write each turn as a row of its own.
+   */
+  appendTurns(agent: AgentRecord, ...turns: TurnJson[]): void {
+    agent.conversation.push(...turns);
+    this.save(agent);
+  }
+
+  /**
+   * Replaces the last turn (an unanswered user turn that gains waiting messages). Kept separate from
+   * appendTurns so the store can write it as a replacement of that one row, never a rewrite of the history.
+   */
+  replaceLastTurn(agent: AgentRecord, turn: TurnJson): void {
+    agent.conversation[agent.conversation.length - 1] = turn;
+    agent.conversationEpoch += 1;
+    this.save(agent);
+  }
+
+  /** Takes every waiting inbox item (oldest first) for the next model call; guidance is recorded as delivered. */
+  takeInbox(agent: AgentRecord): InboxItem[] {
+    if (agent.inbox.length === 0) return [];
+    const items = agent.inbox.splice(0);
+    for (const item of items) {
+      if (item.kind === 'guidance') this.emit(agent, 'correction_delivered', { guidance: item.text });
+    }
+    this.save(agent);
+    return items;
+  }
+
+  /** Adds an item to the agent's inbox (a 429 past LIMITS.inboxMaxItems) and queues it for the store. */
+  enqueue(agent: AgentRecord, item: InboxItem): void {
     if (agent.inbox.length >= LIMITS.inboxMaxItems) {
       throw queueFull(`agent ${agent.path} already has ${agent.inbox.length} undelivered messages`);
     }
