@@ -212,11 +212,11 @@ describe('operator console', () => {
     expect((await api('POST', '/agents/curator', { id: 'digest', spec: { goal: 'Write the digest' } })).status).toBe(201);
     // A new root is found by the console's poll; its child and their model calls then arrive over its stream.
     await eventually(() => row('curator/digest').locator('.state').textContent(), 5_000).toBe('idle');
-    await eventually(() => row('curator/digest').locator('td').nth(3).textContent()).toBe('1.5k');
-    await row('curator').getByRole('button').click();
+    await eventually(() => row('curator/digest').locator('td.tokens .v').textContent()).toBe('1.5k');
+    await row('curator').locator('.agent-link').click();
     await eventually(() => page.locator('#detail .log .log-entry[data-type=model_call] .log-text').first().textContent())
       .toBe('claude-sonnet-4-6 · end_turn · 1540 tokens · “Found three new papers on agent memory.”');
-    await row('researcher').getByRole('button').click();
+    await row('researcher').locator('.agent-link').click();
     await eventually(() => page.locator('#detail-title').textContent()).toBe('researcher');
     expect(pageErrors).toEqual([]);
 

@@ -8,6 +8,7 @@ import { agentUrl, allowKeyPrompt, api, apiKey, keyDeclined, onKeyNeeded, setApi
 import { createDetail } from './detail.js';
 import { formDialog } from './dialogs.js';
 import { h } from './dom.js';
+import { createFeed } from './feed.js';
 import { openStream } from './sse.js';
 import { STATES, createTreeTable, walk } from './tree.js';
 
@@ -121,9 +122,12 @@ function syncStreams() {
     if (streams.has(root)) continue;
     streamStatus.set(root, 'connecting');
     streams.set(root, openStream(agentUrl(root, 'observe'), {
-      onEvent(type, data) {
+      onEvent(type, data, id) {
         if (typeof data !== 'object' || data === null) return;
         if (type === 'reset') return void loadTree().catch(() => {});
+        // Live text of a reply (only on a stream opened with ?tokens=true): for the transcript, never stored.
+        if (type === 'token') return void detail.appendTokens(data);
+        feed.add(type, data, id);
         if (data.path) applyEvent(type, data);
         if (type !== 'health') scheduleRefresh(root);
       },
@@ -151,6 +155,7 @@ function renderConnection() {
   else if (statuses.some((s) => s === 'connecting')) [state, text] = ['connecting', 'Connecting…'];
   else if (polling) text = `Live · ${MAX_ROOT_STREAMS} of ${model.roots.length} roots streamed, others polled`;
   if (offline) [state, text] = ['retrying', 'Daemon unreachable'];
+  $('feed-note').textContent = polling ? `from the first ${MAX_ROOT_STREAMS} roots` : '';
   el.dataset.state = state;
   el.lastChild.textContent = text;
 }
@@ -186,7 +191,8 @@ async function poll() {
 
 // ---- rendering
 
-const tree = createTreeTable($('tree-body'), (path) => select(path));
+const tree = createTreeTable($('tree-body'), (path) => select(path), () => render());
+const feed = createFeed($('feed'), $('feed-empty'), (path) => select(path));
 const detail = createDetail($('detail'), {
   onAction: (name) => act(name, model.byPath.get(model.selected)),
   samples: (path) => samples.get(path) ?? [],
@@ -197,9 +203,9 @@ function render() {
   if (frame) return;
   frame = requestAnimationFrame(() => {
     frame = 0;
-    const shown = tree.render(model.roots, model.filter, model.selected);
+    const { shown, folded } = tree.render(model.roots, model.filter, model.selected);
     const total = model.byPath.size;
-    $('tree-count').textContent = shown === total ? `${total} agent${total === 1 ? '' : 's'}` : `${shown} of ${total} agents`;
+    $('tree-count').textContent = shown + folded === total ? `${total} agent${total === 1 ? '' : 's'}${folded ? ` · ${folded} folded` : ''}` : `${shown} of ${total} agents`;
     $('tree-empty').hidden = total > 0;
     $('tree-nomatch').hidden = total === 0 || shown > 0;
     const node = model.selected ? model.byPath.get(model.selected) : null;
@@ -212,6 +218,7 @@ function render() {
 async function select(path, { focus = false } = {}) {
   if (path && !model.byPath.has(path)) await loadTree().catch(() => {});
   if (path && !model.byPath.has(path)) path = null;
+  if (path) tree.reveal(path);
   model.selected = path;
   const hash = path ? `#/agents/${path}` : '#/';
   if (location.hash !== hash) history.replaceState(null, '', hash);

@@ -1,9 +1,10 @@
-// One agent: header and actions, health chart, spec and policy, the live log and the checkpoints.
+// One agent: header and actions, health chart, the live log, the transcript, spec and policy, and the checkpoints.
 
 import { enabledActions } from './actions.js';
 import { agentUrl, api } from './api.js';
 import { drawHealthChart } from './chart.js';
-import { clip, compact, dateTime, duration, fixed2, h, svg } from './dom.js';
+import { createConversation } from './conversation.js';
+import { clip, compact, dateTime, duration, fixed2, h, svg, usd } from './dom.js';
 import { createLog } from './log.js';
 import { openStream } from './sse.js';
 import { COHERENCE_FLOOR, stateBadge } from './tree.js';
@@ -30,6 +31,7 @@ export function createDetail(panel, deps) {
   let checkpoints = [];
   let lastSuspendDetail = null;
   let els = null;
+  let conversation = null;
 
   function skeleton(node) {
     const buttons = {};
@@ -53,6 +55,8 @@ export function createDetail(panel, deps) {
       checkpointsEmpty: h('p', { class: 'muted small' }, 'No checkpoints yet.'),
     };
     els.logView = createLog(els.log);
+    conversation?.close();
+    conversation = createConversation(node.path);
     panel.replaceChildren(
       h('header', { class: 'detail-head' },
         h('div', { class: 'title-row' }, h('h2', { id: 'detail-title', tabindex: '-1' }, node.path), els.badge),
@@ -61,6 +65,7 @@ export function createDetail(panel, deps) {
       h('section', { class: 'card', 'aria-labelledby': 'h-health' }, h('h3', { id: 'h-health' }, 'Health'), els.chart, els.stats),
       h('section', { class: 'card', 'aria-labelledby': 'h-log' },
         h('div', { class: 'card-head' }, h('h3', { id: 'h-log' }, 'Log'), els.logStatus), els.log),
+      h('section', { class: 'card', 'aria-labelledby': 'h-transcript' }, h('h3', { id: 'h-transcript' }, 'Transcript'), conversation.el),
       h('section', { class: 'card', 'aria-label': 'Spec and policy' },
         h('div', { class: 'columns' },
           h('div', {}, h('h3', {}, 'Spec'), els.spec),
@@ -100,6 +105,8 @@ export function createDetail(panel, deps) {
         if (type === 'suspended') lastSuspendDetail = entry.detail ?? null;
         if (type === 'reset') lastSuspendDetail = null;
         els.logView.add(type, entry);
+        // Any entry may follow a stored turn (a model call, a tool result, a message taken): read what is new.
+        conversation?.refresh();
         if (type === 'checkpoint' || type === 'restarted') loadCheckpoints();
       },
       onStatus(status) {
@@ -137,7 +144,8 @@ export function createDetail(panel, deps) {
       stat('coherence', 'Coherence', fixed2(hl.coherence), `floor ${COHERENCE_FLOOR}`),
       stat('drift', 'Drift', fixed2(hl.drift), `limit ${node.policy.drift_threshold}`),
       stat('rate', 'Token rate', `${compact(hl.token_rate)}/h`, 'last hour'),
-      stat('plain', 'Tokens', compact(hl.tokens_total), `${hl.loops_detected} loop${hl.loops_detected === 1 ? '' : 's'} seen`));
+      stat('plain', 'Tokens', compact(hl.tokens_total), `${hl.loops_detected} loop${hl.loops_detected === 1 ? '' : 's'} seen`),
+      stat('plain cost', 'Cost', usd(hl.cost_usd), typeof hl.cache_read_tokens === 'number' ? `${compact(hl.cache_read_tokens)} cache reads` : 'in all'));
     // Spec and policy change rarely (never, today): rebuilt only when they do, so a text selection survives.
     const specKey = JSON.stringify([node.spec, node.policy]);
     if (els.specKey === specKey) return;
@@ -184,12 +192,18 @@ export function createDetail(panel, deps) {
     get checkpoints() {
       return checkpoints;
     },
+    /** Live text of the selected agent's reply (a `token` event's data, {path, text}). */
+    appendTokens(data) {
+      if (data?.path === undefined || data.path === path) conversation?.appendTokens(data);
+    },
     /** Shows `node` (or the empty state for null); a new path resets the log and checkpoints. */
     show(node, { focus = false } = {}) {
       if (!node) {
         if (path === null && els === null && panel.firstElementChild?.classList.contains('empty-detail')) return;
         stream?.close();
         stream = null;
+        conversation?.close();
+        conversation = null;
         path = null;
         els = null;
         panel.replaceChildren(h('div', { class: 'empty-detail' },

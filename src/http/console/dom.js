@@ -63,3 +63,12 @@ export function clip(text, max = 140) {
   const one = s.replace(/\s+/g, ' ').trim();
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
+
+/** A cost in US dollars: cents for most, more digits below a cent; "—" when the daemon reports none (null or absent). */
+export function usd(n) {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return '—';
+  if (n === 0) return '$0';
+  if (n < 0.01) return `$${n.toPrecision(2).replace(/0+$/, '')}`;
+  if (n < 1000) return `$${n.toFixed(2)}`;
+  return `$${compact(n)}`;
+}

@@ -1,6 +1,6 @@
 // The live log of one agent (`/log`): one line per entry, the whole entry a click away.
 
-import { clip, clockTime, h } from './dom.js';
+import { clip, clockTime, h, usd } from './dom.js';
 
 /** Entries kept on the page; the daemon keeps its own (replayed on reconnect). */
 const MAX_ENTRIES = 500;
@@ -25,7 +25,7 @@ const SUMMARY = {
   oversight: (d) => `${d.kind}: ${d.action} — ${clip(d.detail, 110)}`,
   tool_call: (d) => `${d.tool}(${clip(d.input ?? {}, 100)})`,
   tool_result: (d) => `${d.tool}${d.is_error ? ' ✗ error' : ' →'} ${clip(d.content, 100)}`,
-  model_call: (d) => `${d.model ?? 'model'} · ${d.stop_reason ?? ''} · ${typeof d.tokens === 'number' ? d.tokens : clip(d.tokens ?? '', 40)} tokens${d.text ? ` · ${quote(d.text, 80)}` : ''}`,
+  model_call: (d) => `${d.model ?? 'model'} · ${d.stop_reason ?? ''} · ${typeof d.tokens === 'number' ? d.tokens : clip(d.tokens ?? '', 40)} tokens${typeof d.cost_usd === 'number' ? ` · ${usd(d.cost_usd)}` : ''}${d.text ? ` · ${quote(d.text, 80)}` : ''}`,
   supervision: (d) => (d.kind === 'restart' ? `restart in ${Math.round(d.delayMs / 100) / 10}s · ${clip(d.cause, 100)}` : `${d.kind}: ${clip(d.message ?? d.detail, 110)}`),
   step_limit: (d) => `${d.steps} steps · ${clip(d.detail, 100)}`,
   reset: (d) => clip(d.reason, 120),
@@ -36,6 +36,8 @@ const TONE = {
   suspended: 'warn', oversight: 'warn', supervision: 'warn', step_limit: 'warn', terminated: 'bad', purged: 'bad', tool_call: 'tool', tool_result: 'tool',
   model_call: 'model', correction: 'info', correction_delivered: 'info', resumed: 'good', spawned: 'good', restarted: 'info',
 };
+
+export const toneOf = (type) => TONE[type] ?? '';
 
 function dataOf(entry) {
   const { type: _t, path: _p, timestamp: _ts, id: _id, ...data } = entry;
@@ -72,7 +74,7 @@ export function createLog(list) {
   return {
     add(type, entry) {
       const pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
-      const tone = TONE[type] ? ` tone-${TONE[type]}` : '';
+      const tone = toneOf(type) ? ` tone-${toneOf(type)}` : '';
       const item = h('li', { class: `log-entry${tone}`, 'data-type': type },
         h('details', {},
           h('summary', { tabindex: '-1' },
