@@ -172,6 +172,11 @@ describe('operator console views', () => {
     await eventually(() => row('researcher').locator('.folded-count').textContent(), LIVE_MS).toBe('+3');
     expect(await page.locator('#tree-body tr').count()).toBe(2);
     expect(await row('researcher/critic').count()).toBe(0);
+    // The fold is kept for the tab: a reload shows the subtree folded still.
+    await page.reload();
+    await eventually(() => page.locator('#conn').getAttribute('data-state')).toBe('live');
+    await eventually(() => row('researcher').locator('.folded-count').textContent()).toBe('+3');
+    expect(await page.locator('#tree-body tr').count()).toBe(2);
 
     await toggle.click();
     await eventually(() => page.locator('#tree-body tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path'))))

@@ -109,6 +109,12 @@ export function createConversation(path) {
     refresh() {
       if (available && !closed) run(view.size === 0 ? loadLatest : loadNewer);
     },
+    /** Reads the latest page afresh: after a restart the stored conversation may begin again. */
+    reload() {
+      if (!available || closed) return;
+      view.clear();
+      run(loadLatest);
+    },
     appendTokens(data) {
       if (closed) return;
       const pinned = pinnedToBottom();

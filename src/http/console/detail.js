@@ -106,7 +106,8 @@ export function createDetail(panel, deps) {
         if (type === 'reset') lastSuspendDetail = null;
         els.logView.add(type, entry);
         // Any entry may follow a stored turn (a model call, a tool result, a message taken): read what is new.
-        conversation?.refresh();
+        if (type === 'restarted') conversation?.reload();
+        else conversation?.refresh();
         if (type === 'checkpoint' || type === 'restarted') loadCheckpoints();
       },
       onStatus(status) {
