@@ -107,7 +107,9 @@ export function createConversation(path) {
     view,
     /** Reads turns stored since the last one shown (after a model call, a tool result, a message…). */
     refresh() {
-      if (available && !closed) run(view.size === 0 ? loadLatest : loadNewer);
+      if (!available || closed) return;
+      // Turns without sequence numbers cannot be read "after" one: the latest page replaces what is shown.
+      run(view.lastSeq === null ? () => (view.clear(), loadLatest()) : loadNewer);
     },
     /** Reads the latest page afresh: after a restart the stored conversation may begin again. */
     reload() {
