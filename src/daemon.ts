@@ -55,7 +55,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   });
   const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
   const runner = new AgentRunner({
-    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS,
+    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW },
     afterTurn: createJudge(runtime, model, oversight, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
     onFailure: (agent, error) => {
       metrics.modelFailed(agent.spec.model);
