@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { ScopeQuotas } from './domain/scope-quota.js';
 import { EventBus } from './events/bus.js';
 import { buildApp, type AutonApp } from './http/app.js';
 import { AutonMetrics } from './http/metrics.js';
@@ -36,7 +37,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
   const bus = new EventBus(clock);
   const runtime = new Runtime({
-    bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS,
+    bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS, quotas: new ScopeQuotas(config.AUTON_API_KEYS),
     validateSpec: (spec) => {
       validateTools(spec);
       validateSchedule(spec.schedule);
