@@ -1,3 +1,5 @@
+import type { AgentEvent } from '../../events/types.js';
+
 /**
  * Who may do what, as pure functions of a principal (the key that signed the request) and what a route needs.
  * Status codes are chosen here because they are part of the contract: outside its scope a key gets the same 404
@@ -79,6 +81,15 @@ export function checkPurge(principal: Principal, agent: { path: string; state: s
   }
   if (principal.role === 'admin' || agent.state === 'dead') return null;
   return { status: 403, message: `key ${principal.name} is operator: it purges dead agents only; terminate ${agent.path} first (DELETE without ?purge), or use an admin key` };
+}
+
+/**
+ * The event as the key may see it. A `forked` event is recorded on the source and names the new sibling (`to`),
+ * which is outside a key scoped to the source itself: that key sees the event without the name.
+ */
+export function eventFor(principal: Principal, event: AgentEvent): AgentEvent {
+  if (principal.scope === null || event.type !== 'forked' || inScope(principal, String(event.data.to))) return event;
+  return { ...event, data: { ...event.data, to: null } };
 }
 
 /** A fork is a new sibling of its source: the source's parent must be in scope too. */
