@@ -130,8 +130,9 @@ describe('17.6: through the daemon, with keys', () => {
     const tenant = api(t.url, KEYS.teamA);
     await spawnAgent(tenant, 'team-a', 'worker', { spec: { tools: ['fetch_webpage'] } });
     const stream = await openSse(`${t.url}/agents/team-a/worker/log`, { key: KEYS.teamA });
-    const result = await stream.next('tool_result');
-    await stream.next((e) => e.event === 'state_change' && dataOf(e).to === 'idle');
+    // The same wait as nextState (runner-support): a model call, the refused fetch and a second model call.
+    const result = await stream.next('tool_result', 5_000);
+    await stream.next((e) => e.event === 'state_change' && dataOf(e).to === 'idle', 5_000);
     stream.close();
 
     expect(dataOf(result)).toMatchObject({ is_error: true, content: expect.stringContaining(`refused: ${url} is a loopback address`) });
