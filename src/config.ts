@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseApiKeys } from './http/auth/api-keys.js';
+import { EMPTY_ALLOW_LIST, parseFetchAllow } from './net/address-policy.js';
 
 /** Every environment variable the daemon reads, parsed once, each with its default. */
 const intFrom = (min: number, max: number) =>
@@ -9,6 +10,13 @@ const intFrom = (min: number, max: number) =>
 const apiKeys = z.string().transform((text, ctx) => {
   const parsed = parseApiKeys(text);
   if ('keys' in parsed) return parsed.keys;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
+
+const fetchAllow = z.string().transform((text, ctx) => {
+  const parsed = parseFetchAllow(text);
+  if ('allow' in parsed) return parsed.allow;
   ctx.addIssue({ code: 'custom', message: parsed.error });
   return z.NEVER;
 });
@@ -34,6 +42,7 @@ const configSchema = z.object({
   AUTON_INSECURE: z.enum(['0', '1']).default('0').transform((v) => v === '1'),
   AUTON_RATE_LIMIT_PER_MINUTE: intFrom(0, 100_000_000).default(6_000),
   AUTON_MAX_SSE_PER_KEY: intFrom(1, 100_000).default(100),
+  AUTON_FETCH_ALLOW: fetchAllow.default(EMPTY_ALLOW_LIST),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { ScopeQuotas } from './domain/scope-quota.js';
 import { EventBus } from './events/bus.js';
 import { buildApp, type AutonApp } from './http/app.js';
 import { AutonMetrics } from './http/metrics.js';
@@ -36,7 +37,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
   const bus = new EventBus(clock);
   const runtime = new Runtime({
-    bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS,
+    bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS, quotas: new ScopeQuotas(config.AUTON_API_KEYS),
     validateSpec: (spec) => {
       validateTools(spec);
       validateSchedule(spec.schedule);
@@ -55,7 +56,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   });
   const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
   const runner = new AgentRunner({
-    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS,
+    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW },
     afterTurn: createJudge(runtime, model, oversight, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
     onFailure: (agent, error) => {
       metrics.modelFailed(agent.spec.model);

@@ -18,6 +18,8 @@ export const LIMITS = {
   logBacklogEntries: 500,
   /** Events kept in memory for `Last-Event-ID` replay across all streams. */
   replayBufferEvents: 50_000,
+  /** …and at most about this many bytes of them (their strings' lengths): older events are replayed from the store. */
+  replayBufferBytes: 64 * 1024 * 1024,
   /** Events an SSE client may have queued while its socket is not draining; past it the stream is closed. */
   sseClientQueueEvents: 5_000,
 } as const;

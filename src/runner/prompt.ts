@@ -6,8 +6,10 @@ export function systemPrompt(agent: AgentRecord, parent: AgentRecord | undefined
   const lines = [
     `You are an autonomous agent managed by Auton, running at path "${agent.path}".`,
     `Your goal: ${agent.spec.goal}`,
+    // The parent's path, never its goal: a scope's top agent has a parent of another tenant (README "Security"),
+    // and a child its parent spawned already has in its own goal what the parent wants from it.
     parent
-      ? `You were spawned by "${parent.path}", whose goal is: ${parent.spec.goal}. Use report_to_parent to send it results.`
+      ? `You were spawned under "${parent.path}". Use report_to_parent to send it results.`
       : 'You are a root agent; an operator supervises you.',
     'You can spawn child agents for sub-tasks (spawn_child), list them, and message them.',
     'Text marked [operator guidance] comes from your human operator: follow it, it overrides earlier instructions.',

@@ -10,6 +10,10 @@ import { toolErrorMessage } from './tools/coordination.js';
 import { toolsetFor } from './tools/registry.js';
 import type { ClientTool } from './tools/tool.js';
 import { recordUsage } from './usage.js';
+import { EMPTY_ALLOW_LIST } from '../net/address-policy.js';
+import type { FetchPolicy } from '../net/safe-fetch.js';
+
+const PUBLIC_ONLY: FetchPolicy = { allow: EMPTY_ALLOW_LIST };
 
 /** Output tokens asked for per model call. */
 export const MODEL_MAX_TOKENS = 4096;
@@ -26,6 +30,8 @@ export interface RunnerDeps {
   afterTurn?: (agent: AgentRecord, signal: AbortSignal) => Promise<void>;
   /** A model call failed for good: supervision decides what happens to the agent. */
   onFailure: (agent: AgentRecord, error: unknown) => void;
+  /** What fetch_webpage may reach; default: public addresses only. */
+  fetchPolicy?: FetchPolicy;
 }
 
 /** The reason a halted loop's call is aborted with: made once, since a DOMException per abort costs a stack trace. */
@@ -205,7 +211,7 @@ export class AgentRunner implements AgentDriver {
       let isError = false;
       try {
         if (!tool) throw new Error(`unknown tool ${block.name}`);
-        content = await tool.run(input, { runtime, agent, signal });
+        content = await tool.run(input, { runtime, agent, signal, fetchPolicy: this.deps.fetchPolicy ?? PUBLIC_ONLY });
       } catch (error) {
         if (stale()) return null;
         content = toolErrorMessage(error);

@@ -20,6 +20,9 @@ export function validateSchedule(schedule: string | null): void {
  */
 export class Scheduler {
   private readonly jobs = new Map<string, Cron>();
+  /** Ticks skipped in a row, per agent: only the first of a streak is logged (a suspended agent ticking every second
+   * would otherwise log forever); the tick that wakes it again says how many were skipped. */
+  private readonly skipped = new Map<string, number>();
 
   constructor(private readonly runtime: Runtime) {}
 
@@ -41,6 +44,7 @@ export class Scheduler {
     } else if (event.type === 'terminated' || event.type === 'purged') {
       this.jobs.get(event.path)?.stop();
       this.jobs.delete(event.path);
+      this.skipped.delete(event.path);
     }
   }
 
@@ -52,18 +56,22 @@ export class Scheduler {
   }
 
   private tick(agent: AgentRecord): void {
-    if (agent.state !== 'idle') {
-      this.runtime.emit(agent, 'schedule_skipped', { state: agent.state });
-      return;
-    }
+    if (agent.state !== 'idle') return this.skip(agent, { state: agent.state });
     try {
       this.runtime.enqueue(agent, { kind: 'message', content: `Scheduled wake-up (${agent.spec.schedule}). Continue working towards your goal.`, from: 'scheduler' });
     } catch (error) {
       // A full inbox (or a store refusing writes) skips this tick; a timer must never throw.
-      this.runtime.emit(agent, 'schedule_skipped', { state: agent.state, detail: error instanceof Error ? error.message : String(error) });
-      return;
+      return this.skip(agent, { state: agent.state, detail: error instanceof Error ? error.message : String(error) });
     }
-    this.runtime.emit(agent, 'schedule_tick', {});
+    const skipped = this.skipped.get(agent.path) ?? 0;
+    this.skipped.delete(agent.path);
+    this.runtime.emit(agent, 'schedule_tick', skipped > 0 ? { skipped } : {});
     this.runtime.driver.wake(agent);
+  }
+
+  private skip(agent: AgentRecord, data: Record<string, unknown>): void {
+    const streak = (this.skipped.get(agent.path) ?? 0) + 1;
+    this.skipped.set(agent.path, streak);
+    if (streak === 1) this.runtime.emit(agent, 'schedule_skipped', data);
   }
 }

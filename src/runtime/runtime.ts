@@ -3,6 +3,7 @@ import { conflict, notFound, policyViolation, queueFull } from '../domain/errors
 import { LIMITS } from '../domain/limits.js';
 import { policySchema, type AgentPolicy, type AgentSpec, type MessageBody, type SpawnBody, type SuspendReason } from '../domain/schemas.js';
 import { isActive, isLive, type AgentState } from '../domain/states.js';
+import type { ScopeQuotas } from '../domain/scope-quota.js';
 import { AgentTree } from '../domain/tree.js';
 import type { EventBus } from '../events/bus.js';
 import type { Store } from '../store/store.js';
@@ -20,6 +21,8 @@ export interface RuntimeDeps {
   validateSpec?: (spec: AgentSpec) => void;
   /** The most agents the tree may hold, dead ones included (AUTON_MAX_AGENTS). */
   maxAgents?: number;
+  /** Per-scope agent quotas (quota=N on scoped API keys), checked at every spawn and fork. */
+  quotas?: ScopeQuotas;
 }
 
 /**
@@ -35,6 +38,7 @@ export class Runtime {
   driver: AgentDriver = idleDriver;
   private readonly validateSpec: (spec: AgentSpec) => void;
   private readonly maxAgents: number;
+  private readonly quotas: ScopeQuotas | undefined;
 
   constructor(deps: RuntimeDeps) {
     this.bus = deps.bus;
@@ -42,6 +46,7 @@ export class Runtime {
     this.clock = deps.clock ?? Date.now;
     this.validateSpec = deps.validateSpec ?? (() => {});
     this.maxAgents = deps.maxAgents ?? 10_000;
+    this.quotas = deps.quotas;
   }
 
   get(path: string): AgentRecord {
@@ -76,6 +81,7 @@ export class Runtime {
     from: { source: AgentRecord; checkpoint: Checkpoint } | null, actor: Actor,
   ): AgentRecord {
     const parent = this.tree.checkSpawn(parentPath, id);
+    this.quotas?.checkSpawn(this.tree, parentPath === null ? id : `${parentPath}/${id}`);
     if (this.tree.size >= this.maxAgents) {
       throw policyViolation(`the tree already holds ${this.tree.size} agents (AUTON_MAX_AGENTS is ${this.maxAgents}); purge dead ones first`);
     }
@@ -107,7 +113,7 @@ export class Runtime {
     }
     if (options.purge) {
       for (const node of this.tree.postOrder(agent)) {
-        this.emit(node, 'purged', {});
+        this.emit(node, 'purged', node === agent ? actorData(options) : { cascade_from: path });
         this.store.deleteAgent(node.path);
       }
       this.tree.remove(agent);

@@ -99,4 +99,28 @@ describe('the event history', () => {
     const replay = history.since('a', 'subtree', 2);
     expect(replay.kind === 'events' && replay.events.map((e) => e.id)).toEqual([3, 4, 5]);
   });
+
+  it('17.10a: is bounded in bytes too: big events push old ones out, and a cursor before them gets reset', () => {
+    const big = (id: number): AgentEvent => ({ id, path: 'a', type: 'message', timestamp: '', data: { content: 'x'.repeat(100_000) } });
+    const history = new EventHistory(50_000, 1_000_000);
+    for (let id = 1; id <= 100; id++) history.add(big(id));
+    const { events, bytes } = history.held;
+    expect(bytes).toBeLessThanOrEqual(1_000_000);
+    expect(events).toBe(9); // 9 × ~100 KB fit in 1 MB, not 100 (the count bound alone would keep them all)
+    expect(history.since('a', 'self', 0)).toEqual({ kind: 'reset', oldestId: 92 });
+    const replay = history.since('a', 'self', 91);
+    expect(replay.kind === 'events' && replay.events.map((e) => e.id)).toEqual([92, 93, 94, 95, 96, 97, 98, 99, 100]);
+  });
+
+  it('17.10a: keeps the newest event even when it alone is over the byte bound, and stays correct across compactions', () => {
+    const history = new EventHistory(3, 10);
+    for (let id = 1; id <= 5_000; id++) history.add(event(id));
+    expect(history.held.events).toBe(1);
+    const replay = history.since('a', 'subtree', 4_999);
+    expect(replay.kind === 'events' && replay.events.map((e) => e.id)).toEqual([5_000]);
+    const counted = new EventHistory(3);
+    for (let id = 1; id <= 5_000; id++) counted.add(event(id));
+    const last = counted.since('a', 'subtree', 4_997);
+    expect(last.kind === 'events' && last.events.map((e) => e.id)).toEqual([4_998, 4_999, 5_000]);
+  });
 });

@@ -7,7 +7,7 @@ import { parseApiKeys } from '../../src/http/auth/api-keys.js';
 /** AUTON_API_KEYS and where the daemon agrees to listen, checked once at start. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-describe('AUTON_API_KEYS grammar: name[:scope]=key[:role], comma-separated', () => {
+describe('AUTON_API_KEYS grammar: name[:scope]=key[:role][:quota=N], comma-separated', () => {
   it.each([
     ['ops=0123456789abcdef', { name: 'ops', scope: null, role: 'operator' }],
     ['research:researcher=0123456789abcdef', { name: 'research', scope: 'researcher', role: 'operator' }],
@@ -17,6 +17,27 @@ describe('AUTON_API_KEYS grammar: name[:scope]=key[:role], comma-separated', () 
   ])('reads %s', (text, principal) => {
     const parsed = parseApiKeys(text);
     expect('keys' in parsed && parsed.keys.map(({ name, scope, role }) => ({ name, scope, role }))).toEqual([principal]);
+  });
+
+  it.each([
+    ['team:team-a=0123456789abcdef:quota=50', { name: 'team', scope: 'team-a', role: 'operator', quota: 50 }],
+    ['team:team-a=0123456789abcdef:quota=5:read', { name: 'team', scope: 'team-a', role: 'read', quota: 5 }],
+    ['team:team-a=0123456789abcdef:admin:quota=1', { name: 'team', scope: 'team-a', role: 'admin', quota: 1 }],
+  ])('17.7: reads the quota in %s', (text, expected) => {
+    const parsed = parseApiKeys(text);
+    expect('keys' in parsed && parsed.keys.map(({ name, scope, role, quota }) => ({ name, scope, role, quota }))).toEqual([expected]);
+  });
+
+  it.each([
+    ['a quota without a scope', 'ops=0123456789abcdef:quota=5', 'a quota bounds a scope'],
+    ['a zero quota', 't:s=0123456789abcdef:quota=0', 'quota must be given once, as quota=N with N from 1'],
+    ['a quota that is not a number', 't:s=0123456789abcdef:quota=lots', 'quota must be given once'],
+    ['two quotas', 't:s=0123456789abcdef:quota=1:quota=2', 'quota must be given once'],
+    ['two roles', 't:s=0123456789abcdef:read:admin', 'role must be one of admin, operator, read, given once'],
+  ])('17.7: refuses %s, naming the entry but never its key', (_what, text, message) => {
+    const parsed = parseApiKeys(text);
+    expect('error' in parsed && parsed.error).toContain(message);
+    expect(JSON.stringify(parsed)).not.toContain('0123456789');
   });
 
   it('reads several entries, with spaces and newlines around them, and keeps only hashes', () => {

@@ -10,10 +10,12 @@ const KEY = {
   research: 'research-secret-012345',
   watch: 'watch-secret-0123456789',
   deep: 'deep-secret-0123456789a',
+  scrape: 'scrape-secret-0123456789',
 };
 const API_KEYS = [
   `root=${KEY.root}:admin`, `ops=${KEY.ops}`, `research:researcher=${KEY.research}`,
   `watch:researcher=${KEY.watch}:read`, `deep:researcher/summarizer=${KEY.deep}:operator`,
+  `scrape=${KEY.scrape}:read`,
 ].join(',');
 
 type Tree = { agents: AgentNodeJson[]; total: number };
@@ -64,11 +66,26 @@ describe('with AUTON_API_KEYS set', () => {
       }
     });
 
-    it('serves the docs and metrics to any valid key, read-only and scoped ones included', async () => {
-      for (const key of ['watch', 'deep', 'ops'] as const) {
-        expect((await as(key).get('/docs/json')).status).toBe(200);
-        expect((await as(key).get('/metrics')).status).toBe(200);
+    it('serves the docs to any valid key, read-only and scoped ones included', async () => {
+      for (const key of ['watch', 'deep', 'ops'] as const) expect((await as(key).get('/docs/json')).status).toBe(200);
+    });
+
+    it('17.10d: serves /metrics (whole-tree figures) to unscoped keys of any role, never to a scoped key', async () => {
+      for (const key of ['scrape', 'ops', 'root'] as const) expect((await as(key).get('/metrics')).status).toBe(200);
+      for (const key of ['watch', 'deep', 'research'] as const) {
+        expectError(await as(key).get('/metrics'), 403, new RegExp(`key ${key} is scoped to researcher.*; this needs an unscoped key`));
       }
+    });
+
+    it('17.10e: answers an unknown route with 404 for every key and method, scoped and read-only keys included', async () => {
+      for (const key of ['research', 'watch', 'scrape', 'ops'] as const) {
+        for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'GET'] as const) {
+          const res = await fetch(`${ctx.d.url}/no-such-route`, { method, headers: { authorization: `Bearer ${KEY[key]}` } });
+          expect(res.status, `${key} ${method}`).toBe(404);
+          expect(await res.json()).toMatchObject({ statusCode: 404, message: `no route ${method} /no-such-route` });
+        }
+      }
+      expect((await fetch(`${ctx.d.url}/no-such-route`, { method: 'POST' })).status).toBe(401);
     });
 
     it('documents the bearer scheme in the OpenAPI document', async () => {
@@ -172,12 +189,18 @@ describe('with AUTON_API_KEYS set', () => {
       expect(lastId()).toBe(before);
     });
 
-    it('needs an admin key to purge; an operator may terminate', async () => {
+    it('17.7: an operator purges dead agents; purging a live one in one step takes an admin', async () => {
       await spawnAgent(as('ops'), null, 'doomed');
-      expectError(await as('ops').delete('/agents/doomed?purge=true'), 403, /key ops is operator-only; purging needs an admin key/);
+      expectError(await as('ops').delete('/agents/doomed?purge=true'), 403, /key ops is operator: it purges dead agents only; terminate doomed first/);
       expect((await as('ops').delete('/agents/doomed')).status).toBe(200);
-      expect((await as('root').delete('/agents/doomed?purge=true')).status).toBe(200);
+      expect((await as('ops').delete('/agents/doomed?purge=true')).status).toBe(200);
       expectError(await as('ops').get('/agents/doomed'), 404);
+      await spawnAgent(as('ops'), null, 'doomed');
+      expect((await as('root').delete('/agents/doomed?purge=true')).status).toBe(200);
+      await spawnAgent(as('ops'), 'researcher', 'done');
+      expect((await as('research').delete('/agents/researcher/done')).status).toBe(200);
+      expectError(await as('watch').delete('/agents/researcher/done?purge=true'), 403, /read-only/);
+      expect((await as('research').delete('/agents/researcher/done?purge=true')).status).toBe(200);
     });
 
     it('needs an unscoped operator key for POST /oversight/check', async () => {

@@ -139,11 +139,13 @@ describe('probes', () => {
 
 describe('GET /metrics with keys set', () => {
   const READ = 'reader-0123456789abcdef';
-  const ctx = useTestDaemon({ shared: true, env: { AUTON_API_KEYS: `reader:somewhere=${READ}:read` } });
+  const SCOPED = 'scoped-0123456789abcdef';
+  const ctx = useTestDaemon({ shared: true, env: { AUTON_API_KEYS: `reader=${READ}:read,tenant:somewhere=${SCOPED}:admin` } });
 
-  it('needs a key, and any valid key will do', async () => {
+  it('needs a key, and any unscoped key will do; a scoped key gets 403 (17.10d: the figures cover the whole tree)', async () => {
     expect((await fetch(`${ctx.d.url}/metrics`)).status).toBe(401);
     expect((await api(ctx.d.url, READ).get('/metrics')).status).toBe(200);
+    expect((await api(ctx.d.url, SCOPED).get('/metrics')).status).toBe(403);
   });
 });
 

@@ -113,11 +113,28 @@ describe('Scheduler', () => {
     runtime.suspend('r', 'manual');
     vi.advanceTimersByTime(20_000);
     expect(driver.count('wake r')).toBe(0);
-    expect(eventsOf(runtime, 'r', 'schedule_skipped').map((e) => e.data)).toEqual([{ state: 'suspended' }, { state: 'suspended' }]);
+    expect(eventsOf(runtime, 'r', 'schedule_skipped').map((e) => e.data)).toEqual([{ state: 'suspended' }]);
     runtime.resume('r');
     runtime.move(agent, 'idle');
     vi.advanceTimersByTime(10_000);
     expect(driver.count('wake r')).toBe(1);
+  });
+
+  it('17.10f: a suspended agent with a per-second schedule logs schedule_skipped once per skipped streak, not every second', () => {
+    const { runtime, driver } = startRuntime();
+    const agent = spawnIdle(runtime, 'r', '* * * * * *');
+    runtime.suspend('r', 'manual');
+    vi.advanceTimersByTime(600_000);
+    expect(eventsOf(runtime, 'r', 'schedule_skipped').map((e) => e.data)).toEqual([{ state: 'suspended' }]);
+    runtime.resume('r');
+    runtime.move(agent, 'idle');
+    vi.advanceTimersByTime(1_000);
+    expect(driver.count('wake r')).toBe(1);
+    // The tick that wakes it says how many were skipped; a new streak is logged once again.
+    expect(eventsOf(runtime, 'r', 'schedule_tick').map((e) => e.data)).toEqual([{ skipped: 600 }]);
+    runtime.suspend('r', 'manual');
+    vi.advanceTimersByTime(10_000);
+    expect(eventsOf(runtime, 'r', 'schedule_skipped')).toHaveLength(2);
   });
 
   it('stops ticking for a terminated agent and follows a forked one', () => {

@@ -10,7 +10,8 @@ import { daemonPerTest, expectToolUsesAnswered, lastUserBlocks, nextState, openL
 const start = daemonPerTest();
 let t: TestDaemon;
 let http: Api;
-beforeEach(async () => ({ t, http } = await start()));
+// The fetch_webpage tests' page server listens on loopback, which fetch_webpage refuses unless allowed.
+beforeEach(async () => ({ t, http } = await start({ AUTON_FETCH_ALLOW: '127.0.0.1' })));
 
 const COORDINATION = ['spawn_child', 'list_children', 'message_child', 'report_to_parent'];
 
@@ -217,6 +218,11 @@ describe('fetch_webpage', () => {
         res.on('close', () => (seen.closed = true));
         return;
       }
+      if (req.url === '/to-metadata') {
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/iam' });
+        res.end();
+        return;
+      }
       if (req.url === '/plain') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('just <b>text</b>');
@@ -258,6 +264,14 @@ describe('fetch_webpage', () => {
   ])('answers %s with an error tool_result', async (_what, url, message) => {
     const next = await callTool('a', 'fetch_webpage', { url }, { spec: { tools: ['fetch_webpage'] } });
     expect(toolResults(next)[0]).toMatchObject({ is_error: true, content: expect.stringContaining(message) });
+    expect((await http.get<AgentNodeJson>('/agents/a')).body.state).toBe('idle');
+  });
+
+  it('17.6: refuses a redirect from an allowed server to the metadata address, as an error tool_result', async () => {
+    const next = await callTool('a', 'fetch_webpage', { url: `${siteUrl}/to-metadata` }, { spec: { tools: ['fetch_webpage'] } });
+    expect(toolResults(next)[0]).toMatchObject({
+      is_error: true, content: expect.stringMatching(/^refused: http:\/\/169\.254\.169\.254\/latest\/meta-data\/iam is a cloud metadata address/),
+    });
     expect((await http.get<AgentNodeJson>('/agents/a')).body.state).toBe('idle');
   });
 

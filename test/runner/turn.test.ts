@@ -41,7 +41,7 @@ describe('a turn on the Messages API', () => {
 });
 
 describe('the prompt', () => {
-  it('puts the goal, the path and the parent in the system prompt, and opens with a user turn', async () => {
+  it("puts the goal, the path and the parent's path in the system prompt, and opens with a user turn", async () => {
     t.fake.setHandler(() => TEXT_OK);
     await spawnAgent(http, null, 'p', { spec: { goal: 'map the coastline' } });
     await spawnAgent(http, 'p', 'c', { spec: { goal: 'measure the bays' } });
@@ -51,7 +51,7 @@ describe('the prompt', () => {
     expect(system).toContain('measure the bays');
     expect(system).toContain('"p/c"');
     expect(system).toContain('"p"');
-    expect(system).toContain('map the coastline');
+    expect(system).not.toContain('map the coastline'); // the parent's path, never its goal (17.10c)
     expect(child!.body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: START_TEXT }] }]);
 
     const [root] = requestsOf(t, 'p');

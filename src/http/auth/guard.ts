@@ -59,7 +59,8 @@ export const guard = fp<GuardOptions>(async (app, options) => {
         throw new HttpError(429, `rate limit: at most ${options.ratePerMinute} requests a minute per key; retry in ${retryAfterSeconds} s`);
       }
     }
-    const access = req.routeOptions.config.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'key' : 'tree:operate');
+    // An unknown route (any method) needs a key, then answers 404: a 403 would tell a scoped key more than a 404.
+    const access = req.routeOptions.config.access ?? (req.is404 || req.method === 'GET' || req.method === 'HEAD' ? 'key' : 'tree:operate');
     const denial = check(principal, access, pathParam(req));
     if (denial?.status === 401) reply.header('www-authenticate', 'Bearer realm="auton"');
     refuse(denial);

@@ -7,7 +7,7 @@ import {
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
 } from '../../domain/schemas.js';
 import { agentPath } from '../agent-paths.js';
-import { check, visibleRoots } from '../auth/access.js';
+import { checkPurge, visibleRoots } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses, pathParams } from '../openapi.js';
@@ -82,7 +82,7 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const purge = req.query.purge === 'true';
-    if (purge) refuse(check(principalOf(req), 'agent:admin', path));
+    if (purge) refuse(checkPurge(principalOf(req), runtime.get(path)));
     return sendNode(reply, runtime, 200, runtime.terminate(path, { purge, ...actorOf(req, req.query.reason) }));
   });
 

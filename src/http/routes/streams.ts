@@ -7,7 +7,8 @@ import { sseFrame } from '../../events/bus.js';
 import { replaySince } from '../../events/replay.js';
 import type { EventScope } from '../../events/types.js';
 import { agentPath } from '../agent-paths.js';
-import { clientId } from '../auth/guard.js';
+import { eventFor, type Principal } from '../auth/access.js';
+import { clientId, principalOf } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { errorResponses, pathParams } from '../openapi.js';
@@ -46,7 +47,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
 
   /** Opens the stream, sends `intro`, then either what the client missed (Last-Event-ID) or the backlog, then live events. */
   function openStream(
-    { rawRes, release }: { rawRes: ServerResponse; release: () => void }, path: string, scope: EventScope, lastEventId: string | undefined,
+    { rawRes, release }: { rawRes: ServerResponse; release: () => void }, viewer: Principal, path: string, scope: EventScope, lastEventId: string | undefined,
     intro: (stream: SseStream) => void, backlog: (stream: SseStream) => void,
   ): SseStream {
     const stream = new SseStream(rawRes, LIMITS.sseClientQueueEvents);
@@ -63,13 +64,16 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     } else {
       const replay = replaySince(runtime.bus, runtime.store, path, scope, cursor);
       if (replay.kind === 'reset') stream.send('reset', { reason: 'the events after your Last-Event-ID are no longer kept; re-read the tree', oldest_id: replay.oldestId });
-      else for (const event of replay.events) stream.write(sseFrame(event));
+      else for (const event of replay.events) stream.write(sseFrame(eventFor(viewer, event)));
       lastSent = replay.kind === 'events' ? (replay.events.at(-1)?.id ?? cursor) : 0;
     }
     const unsubscribe = runtime.bus.subscribe(path, {
       scope,
       deliver: (event, wire) => {
-        if (event.id > lastSent) stream.write(wire);
+        if (event.id > lastSent) {
+          const shown = eventFor(viewer, event);
+          stream.write(shown === event ? wire : sseFrame(shown));
+        }
         // The agent is gone for good: end its streams (a reconnect gets the 404) rather than hold them open.
         if (event.type === 'purged' && event.path === path) stream.close();
       },
@@ -87,7 +91,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
-    const stream = openStream(takeOver(req, reply), path, 'subtree', req.headers['last-event-id'],
+    const stream = openStream(takeOver(req, reply), principalOf(req), path, 'subtree', req.headers['last-event-id'],
       (s) => s.send('health', { ...agent.health, path, state: agent.state }), () => {});
     const heartbeat = setInterval(() => {
       const current = runtime.tree.find(path);
@@ -105,9 +109,10 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     const agent = runtime.get(path);
     // Not the log of an earlier agent that was purged from the same path.
     const since = new Date(agent.createdAtMs).toISOString();
-    openStream(takeOver(req, reply), path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
+    const viewer = principalOf(req);
+    openStream(takeOver(req, reply), viewer, path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
       // From the store, including entries still waiting for their commit; new ones follow as they are published.
-      for (const event of runtime.store.recentEvents(path, LIMITS.logBacklogEntries)) if (event.timestamp >= since) stream.write(sseFrame(event));
+      for (const event of runtime.store.recentEvents(path, LIMITS.logBacklogEntries)) if (event.timestamp >= since) stream.write(sseFrame(eventFor(viewer, event)));
     });
   });
 };

@@ -1,14 +1,18 @@
-import { policySchema, specSchema } from '../../domain/schemas.js';
+import { policySchema, specSchema, type AgentPolicy } from '../../domain/schemas.js';
 import { DomainError } from '../../domain/errors.js';
 import { agentIdSchema } from '../../domain/schemas.js';
 import type { ClientTool } from './tool.js';
 import { stringInput } from './tool.js';
 
+const limit = { type: 'integer', minimum: 0 } as const;
+const positive = { type: 'integer', minimum: 1 } as const;
+
 /** The tools every agent has for working with its parent and children. Refusals are tool errors, never crashes. */
 export const spawnChild: ClientTool = {
   definition: {
     name: 'spawn_child',
-    description: 'Spawn a child agent under you with its own goal. Limits of your policy (max_children, max_depth) apply.',
+    description: 'Spawn a child agent under you with its own goal. Limits of your policy (max_children, max_depth) apply. '
+      + 'The child gets your budget, max_children and one level less of max_depth; you may give it tighter ones, never looser.',
     input_schema: {
       type: 'object',
       properties: {
@@ -16,6 +20,12 @@ export const spawnChild: ClientTool = {
         goal: { type: 'string' },
         model: { type: 'string', description: 'Model for the child (default: yours)' },
         tools: { type: 'array', items: { type: 'string' } },
+        budget: {
+          type: 'object', description: 'Tighter token/runtime limits for the child (default: yours)',
+          properties: { max_total_tokens: positive, max_tokens_per_hour: positive, max_runtime_seconds: positive },
+        },
+        max_children: { ...limit, description: 'Default: yours' },
+        max_depth: { ...limit, description: 'Levels of the child\'s own subtree, itself included (default: yours less one)' },
       },
       required: ['id', 'goal'],
     },
@@ -25,10 +35,33 @@ export const spawnChild: ClientTool = {
     if (!id.success) throw new Error(`invalid id: ${id.error.issues[0]?.message ?? 'bad id'}`);
     const spec = specSchema.safeParse({ goal: input.goal, model: input.model ?? agent.spec.model, tools: input.tools ?? [] });
     if (!spec.success) throw new Error(`invalid child spec: ${spec.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const child = runtime.spawn(agent.path, { id: id.data, spec: spec.data, policy: policySchema.parse({}) }, { by: agent.path });
+    const child = runtime.spawn(agent.path, { id: id.data, spec: spec.data, policy: childPolicy(agent.policy, input) }, { by: agent.path });
     return `spawned ${child.path}`;
   },
 };
+
+const BUDGET_KEYS = ['max_total_tokens', 'max_tokens_per_hour', 'max_runtime_seconds'] as const;
+
+/**
+ * A child's policy: the parent's budget, max_children and remaining max_depth, each tightened where the model asks,
+ * never loosened (a budgeted agent must not hand unlimited spending to its children). The rest is the default.
+ */
+export function childPolicy(parent: AgentPolicy, input: Record<string, unknown>): AgentPolicy {
+  const asked = typeof input.budget === 'object' && input.budget !== null ? input.budget as Record<string, unknown> : {};
+  const budget = { ...parent.budget };
+  for (const key of BUDGET_KEYS) budget[key] = tighter(key, parent.budget[key], asked[key], 1);
+  const maxChildren = tighter('max_children', parent.max_children, input.max_children) ?? parent.max_children;
+  const maxDepth = tighter('max_depth', Math.max(0, parent.max_depth - 1), input.max_depth) ?? 0;
+  return policySchema.parse({ budget, max_children: maxChildren, max_depth: maxDepth });
+}
+
+/** `asked` when it is no looser than `own` (null: unlimited), else a refusal the model reads. */
+function tighter(name: string, own: number | null, asked: unknown, min = 0): number | null {
+  if (asked === undefined || asked === null) return own;
+  if (typeof asked !== 'number' || !Number.isSafeInteger(asked) || asked < min) throw new Error(`${name} must be a whole number of ${min} or more`);
+  if (own !== null && asked > own) throw new Error(`${name} ${asked} is looser than the ${own} you may give; a child's limits are yours or tighter`);
+  return asked;
+}
 
 export const listChildren: ClientTool = {
   definition: {

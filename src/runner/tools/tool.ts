@@ -1,11 +1,14 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AgentRecord } from '../../domain/agent.js';
+import type { FetchPolicy } from '../../net/safe-fetch.js';
 import type { Runtime } from '../../runtime/runtime.js';
 
 export interface ToolContext {
   runtime: Runtime;
   agent: AgentRecord;
   signal: AbortSignal;
+  /** What fetch_webpage may reach (AUTON_FETCH_ALLOW) and how it resolves host names. */
+  fetchPolicy: FetchPolicy;
 }
 
 /** A tool the runner executes itself; what `run` returns (or throws) becomes the tool_result. */
