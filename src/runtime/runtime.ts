@@ -282,6 +282,19 @@ export class Runtime {
     this.save(agent);
   }
 
+  /**
+   * Replaces the turns before `keepFrom` by a summary turn: the context becomes `[summary, ...conversation.slice(keepFrom)]`,
+   * and a `compacted` event carries `info` (turns and tokens in and out). In-memory version: the store keeps the full
+   * history on disk in its own version of this method.
+   */
+  compactConversation(agent: AgentRecord, summary: TurnJson, keepFrom: number, info: Record<string, unknown>): void {
+    const replaced = keepFrom;
+    agent.conversation = [summary, ...agent.conversation.slice(keepFrom)];
+    agent.conversationEpoch += 1;
+    this.save(agent);
+    this.emit(agent, 'compacted', { turns_replaced: replaced, turns_kept: agent.conversation.length - 1, ...info });
+  }
+
   /** Takes every waiting inbox item (oldest first) for the next model call; guidance is recorded as delivered. */
   takeInbox(agent: AgentRecord): InboxItem[] {
     if (agent.inbox.length === 0) return [];
