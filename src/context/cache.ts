@@ -8,10 +8,10 @@ export function cacheControl(ttl: CacheTtl): { type: 'ephemeral'; ttl: CacheTtl 
 }
 
 /**
- * A turn with a cache breakpoint on its last block. Breakpoints go, in prefix order: on the last tool, on the system
- * prompt, on the previous call's last turn (so a long tool turn in between never hides it from the API's ~20-block
- * lookback) and on the last turn (what the next call reads back): four, the API's maximum. Only these two turns are
- * parsed and encoded again; the rest of the request stays a join of stored turn texts.
+ * A turn with a cache breakpoint on its last block. Breakpoints go, in prefix order: on the last tool (tools change
+ * never), on the previous call's last turn (so a long tool turn in between never hides it from the API's ~20-block
+ * lookback) and on the last turn (what the next call reads back): three of the API's four. Only these two turns
+ * are parsed and encoded again; the rest of the request stays a join of stored turn texts.
  */
 export function withBreakpoint(turn: TurnJson, ttl: CacheTtl): TurnJson {
   const parsed = parseTurn(turn);

@@ -99,7 +99,9 @@ export class ModelCaller {
     const tools: Anthropic.ToolUnion[] = ttl && head.tools.length > 0
       ? [...head.tools.slice(0, -1), { ...head.tools.at(-1)!, cache_control: cacheControl(ttl) } as Anthropic.ToolUnion]
       : head.tools;
-    const system = ttl ? [{ type: 'text' as const, text: head.system, cache_control: cacheControl(ttl) }] : head.system;
+    // No breakpoint on the system prompt: the tools' and the conversation's cover it, and a system prompt kept a plain
+    // string is what every compatible server takes.
+    const system = head.system;
     const thinking = agent.spec.thinking ? { thinking: { type: 'enabled' as const, budget_tokens: agent.spec.thinking.budget_tokens } } : {};
     const fields = { model: agent.spec.model, max_tokens: agent.spec.max_tokens ?? LIMITS.replyDefaultTokens, system, tools, ...thinking };
     if (ttl) messages = messagesWithBreakpoints(messages, this.gauge.lastTurns(agent) - 1 - start, ttl);

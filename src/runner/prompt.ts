@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { parseTurn, type AgentRecord, type InboxItem, type TurnJson } from '../domain/agent.js';
+import type { AgentRecord, InboxItem } from '../domain/agent.js';
 
 /** The system prompt: who the agent is, where it sits in the tree, and how it is steered. */
 export function systemPrompt(agent: AgentRecord, parent: AgentRecord | undefined): string {
@@ -14,6 +14,7 @@ export function systemPrompt(agent: AgentRecord, parent: AgentRecord | undefined
     'Text marked [message from …] comes from another agent or the operator.',
     'When you have done what you can for now, end your turn with a short summary; you will be woken by new messages, guidance or your schedule.',
   ];
+  if (agent.spec.instructions) lines.push('', 'Instructions from your operator:', agent.spec.instructions);
   return lines.join('\n');
 }
 
@@ -29,26 +30,4 @@ export function inboxBlocks(items: InboxItem[]): Anthropic.TextBlockParam[] {
       ? `[operator guidance] ${item.text}`
       : `[message from ${item.from ?? 'operator'}${item.channel ? ` on ${item.channel}` : ''}] ${item.content}`,
   }));
-}
-
-/** How many turns are sent to the model; older turns stay stored but out of the prompt. */
-export const PROMPT_WINDOW_TURNS = 120;
-
-/**
- * The turns sent to the model: the most recent window, starting at a user turn that is not a bare tool result
- * (a tool_result without its tool_use would be rejected by the API).
- */
-export function promptWindow(conversation: readonly TurnJson[]): TurnJson[] {
-  let start = Math.max(0, conversation.length - PROMPT_WINDOW_TURNS);
-  while (start > 0 && !isPlainUserTurn(conversation[start]!)) start--;
-  // Only part of a long conversation is loaded after a restart: it may begin mid-exchange, so skip ahead.
-  while (start < conversation.length - 1 && !isPlainUserTurn(conversation[start]!)) start++;
-  return conversation.slice(start);
-}
-
-function isPlainUserTurn(json: TurnJson): boolean {
-  const turn = parseTurn(json);
-  if (turn.role !== 'user') return false;
-  if (typeof turn.content === 'string') return true;
-  return Array.isArray(turn.content) && !turn.content.some((b: { type?: string }) => b.type === 'tool_result');
 }
