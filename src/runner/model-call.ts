@@ -145,7 +145,7 @@ export class ModelCaller {
     if (agent.conversation !== conversation) return true; // replaced meanwhile (a restart): nothing to compact
     const turn = summaryTurn(summary);
     this.deps.runtime.compactConversation(agent, turn, plan.keepFrom, {
-      trigger, turns_in: plan.keepFrom, tokens_in: estimateTurns(older), summary_tokens: used.usage.output,
+      trigger, model: reply.model || agent.spec.model, turns_in: plan.keepFrom, tokens_in: estimateTurns(older), summary_tokens: used.usage.output,
       prompt_tokens_before: before, prompt_tokens_after: estimateTokens(headJson) + estimateTokens(turn) + plan.keptTokens,
       tokens: used.tokens, ...usageJson(used.usage), cost_usd: used.costUsd,
     });
