@@ -30,7 +30,8 @@ export async function longAgentFigures(base: BenchBase): Promise<Row[]> {
   });
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
   const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
-  const fake = await startFakeMessagesApi({ contextWindow: 200_000 });
+  // Every request billed by the fake's token count, compaction calls (which carry no breakpoints) included.
+  const fake = await startFakeMessagesApi({ contextWindow: 200_000, estimateUsage: true });
   const ideal = new IdealCache();
   let calls = 0;
   fake.setHandler((req: RecordedRequest): FakeReply => {
@@ -48,6 +49,8 @@ export async function longAgentFigures(base: BenchBase): Promise<Row[]> {
     await expectJson(`${daemon.url}/agents`, 201, { method: 'POST', body: { id: 'reader', spec: { goal: 'Read every page of the tide tables', tools: ['fetch_webpage'] } } });
     const node = () => expectJson<AgentNodeJson>(`${daemon.url}/agents/reader`, 200);
     let rssEarly = 0;
+    const samples: string[] = [];
+    let nextSample = EARLY_CALLS;
     let last: AgentNodeJson = await node();
     const deadline = Date.now() + 30 * 60_000;
     while (calls < CALLS && Date.now() < deadline) {
@@ -55,7 +58,12 @@ export async function longAgentFigures(base: BenchBase): Promise<Row[]> {
       last = await node();
       if (last.state === 'suspended' || last.state === 'dead') break;
       if (last.state === 'idle') await expectJson(`${daemon.url}/agents/reader/message`, 200, { method: 'POST', body: { content: 'carry on' } });
-      if (rssEarly === 0 && calls >= EARLY_CALLS) rssEarly = rssOf(daemon.pid);
+      if (calls >= nextSample) {
+        const rss = rssOf(daemon.pid);
+        if (rssEarly === 0) rssEarly = rss;
+        samples.push(`${calls}: ${fmt.mib(rss)}`);
+        nextSample += 150;
+      }
     }
     const rssLate = rssOf(daemon.pid);
     last = await node();
@@ -73,7 +81,7 @@ export async function longAgentFigures(base: BenchBase): Promise<Row[]> {
         ratio: fmt.ratio(billed / best), goal: '≤ 1.2, never failing', met: ok && billed / best <= 1.2,
       },
       {
-        figure: `daemon RSS after ${calls} calls vs after ${EARLY_CALLS}`,
+        figure: `daemon RSS after ${calls} calls vs after ${EARLY_CALLS} (by calls: ${samples.join(', ')})`,
         auton: fmt.mib(rssLate), ceiling: fmt.mib(rssEarly), ratio: fmt.ratio(rssRatio), goal: '≤ 1.10', met: rssRatio <= 1.1,
       },
     ];
