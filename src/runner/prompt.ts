@@ -31,3 +31,21 @@ export function inboxBlocks(items: InboxItem[]): Anthropic.TextBlockParam[] {
       : `[message from ${item.from ?? 'operator'}${item.channel ? ` on ${item.channel}` : ''}] ${item.content}`,
   }));
 }
+
+/** Stands in for an empty assistant turn stored by an older version. */
+export const EMPTY_REPLY_TEXT = '(no reply)';
+
+/** What an interrupted tool call reports: it may or may not have taken effect. */
+export const INTERRUPTED_TOOL_TEXT = 'no result: the agent was halted (suspended or restarted) before this tool call completed; it may or may not have taken effect';
+
+/**
+ * Error results for the tool calls of an assistant turn the agent was halted at (oversight suspends between the
+ * model's reply and its tools). The Messages API refuses a conversation whose tool_use is not answered at once.
+ */
+export function interruptedToolResults(content: unknown): Anthropic.ToolResultBlockParam[] {
+  if (!Array.isArray(content)) return [];
+  return (content as Array<{ type?: unknown; id?: unknown }>).flatMap((block) =>
+    block.type === 'tool_use' && typeof block.id === 'string'
+      ? [{ type: 'tool_result' as const, tool_use_id: block.id, content: INTERRUPTED_TOOL_TEXT, is_error: true }]
+      : []);
+}

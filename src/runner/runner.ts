@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { UsageMeter } from '../usage/meter.js';
 import { usageJson } from '../usage/usage.js';
 import { ModelCaller, type CallResult } from './model-call.js';
-import { inboxBlocks, START_TEXT, systemPrompt } from './prompt.js';
+import { EMPTY_REPLY_TEXT, inboxBlocks, interruptedToolResults, START_TEXT, systemPrompt } from './prompt.js';
 import { toolErrorMessage } from './tools/coordination.js';
 import { toolsetFor } from './tools/registry.js';
 import type { ClientTool } from './tools/tool.js';
@@ -238,22 +238,4 @@ export class AgentRunner implements AgentDriver {
   private settleIdle(agent: AgentRecord): void {
     if (agent.state === 'running' || agent.state === 'spawning') this.deps.runtime.move(agent, 'idle');
   }
-}
-
-/** Stands in for an empty assistant turn stored by an older version. */
-export const EMPTY_REPLY_TEXT = '(no reply)';
-
-/** What an interrupted tool call reports: it may or may not have taken effect. */
-export const INTERRUPTED_TOOL_TEXT = 'no result: the agent was halted (suspended or restarted) before this tool call completed; it may or may not have taken effect';
-
-/**
- * Error results for the tool calls of an assistant turn the agent was halted at (oversight suspends between the
- * model's reply and its tools). The Messages API refuses a conversation whose tool_use is not answered at once.
- */
-function interruptedToolResults(content: unknown): Anthropic.ToolResultBlockParam[] {
-  if (!Array.isArray(content)) return [];
-  return (content as Array<{ type?: unknown; id?: unknown }>).flatMap((block) =>
-    block.type === 'tool_use' && typeof block.id === 'string'
-      ? [{ type: 'tool_result' as const, tool_use_id: block.id, content: INTERRUPTED_TOOL_TEXT, is_error: true }]
-      : []);
 }
