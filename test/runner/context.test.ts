@@ -37,7 +37,7 @@ describe('a context that always fits', () => {
   const start = daemonPerTest();
 
   it('an agent reading ~5,000-token pages for 100+ calls never exceeds the window and is never suspended', async () => {
-    const { t, http } = await start({ AUTON_MAX_TURN_STEPS: '1000' });
+    const { t, http } = await start({ AUTON_MAX_TURN_STEPS: '1000', AUTON_FETCH_ALLOW: '127.0.0.1' });
     const pages = { n: 0 };
     t.fake.setHandler(reader(pages));
     await spawnAgent(http, null, 'reader', { spec: { tools: ['fetch_webpage'] } });
@@ -63,7 +63,7 @@ describe('a context that always fits', () => {
   }, 180_000);
 
   it('a `prompt is too long` answer compacts and retries, and the agent carries on', async () => {
-    const { t, http } = await start({ AUTON_MAX_TURN_STEPS: '1000' });
+    const { t, http } = await start({ AUTON_MAX_TURN_STEPS: '1000', AUTON_FETCH_ALLOW: '127.0.0.1' });
     // The daemon believes 200,000 tokens; the provider allows 60,000: only its 400 can tell.
     t.fake.setContextWindow(60_000);
     const pages = { n: 0 };
@@ -90,7 +90,7 @@ describe('a context that always fits', () => {
   });
 
   it('a `model_context_window_exceeded` stop drops the cut-off reply, compacts and asks again', async () => {
-    const { t, http } = await start({ AUTON_MAX_TURN_STEPS: '1000' });
+    const { t, http } = await start({ AUTON_MAX_TURN_STEPS: '1000', AUTON_FETCH_ALLOW: '127.0.0.1' });
     const pages = { n: 0 };
     const read = reader(pages);
     let stopped = false;
