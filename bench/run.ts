@@ -8,6 +8,7 @@ import { startFakeApi } from './fake.js';
 import { describeLoad, describeMachine } from './machine.js';
 import { startDaemonProcess } from './processes.js';
 import { fanoutFigure } from './scenarios/fanout.js';
+import { longAgentFigures } from './scenarios/long-agent.js';
 import { memoryFigures } from './scenarios/memory.js';
 import { oversightFigure } from './scenarios/oversight.js';
 import { nodeFigure, treeFigures } from './scenarios/reads.js';
@@ -84,6 +85,11 @@ try {
     add(['7', '7b'], await runnerFigure(base));
   }
 
+  if (wants('9')) {
+    log('9: one agent, 1,000 calls (context, caching, RSS)');
+    add(['9', '9b'], await longAgentFigures(base));
+  }
+
   if (wants('6', '5')) {
     log('6: memory (and 5 in process)');
     const memory = await memoryFigures(base);
@@ -95,7 +101,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

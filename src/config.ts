@@ -43,6 +43,9 @@ const configSchema = z.object({
   AUTON_RATE_LIMIT_PER_MINUTE: intFrom(0, 100_000_000).default(6_000),
   AUTON_MAX_SSE_PER_KEY: intFrom(1, 100_000).default(100),
   AUTON_FETCH_ALLOW: fetchAllow.default(EMPTY_ALLOW_LIST),
+  AUTON_MODEL_MAX_REPLY_BYTES: intFrom(1_024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  AUTON_PRICES_FILE: z.string().min(1).optional(),
+  AUTON_MODEL_WINDOWS_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -14,6 +14,9 @@ import { validateTools } from './runner/tools/registry.js';
 import { Runtime } from './runtime/runtime.js';
 import { restoreTree } from './runtime/restore.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { WindowTable } from './context/windows.js';
+import { UsageMeter } from './usage/meter.js';
+import { PriceTable } from './usage/pricing.js';
 import { Supervisor } from './supervision/supervisor.js';
 
 export interface Daemon {
@@ -34,6 +37,9 @@ export interface DaemonOptions {
 /** Wires store → runtime → runner, oversight, supervision, schedules → HTTP; restores the tree; listens. */
 export async function startDaemon(config: Config, options: DaemonOptions): Promise<Daemon> {
   const clock = options.clock ?? Date.now;
+  // Read before anything opens: a bad table is a start-up error naming the file.
+  const prices = PriceTable.load(config.AUTON_PRICES_FILE);
+  const windows = WindowTable.load(config.AUTON_MODEL_WINDOWS_FILE);
   const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
   const bus = new EventBus(clock);
   const runtime = new Runtime({
@@ -53,11 +59,13 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const model = anthropicClient({
     apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL,
     maxRetries: config.AUTON_MODEL_MAX_RETRIES, timeoutMs: config.AUTON_MODEL_TIMEOUT_MS,
+    maxReplyBytes: config.AUTON_MODEL_MAX_REPLY_BYTES,
   });
+  const meter = new UsageMeter(prices, clock, (agent, detail) => runtime.emit(agent, 'warning', { detail }));
   const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
   const runner = new AgentRunner({
-    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW },
-    afterTurn: createJudge(runtime, model, oversight, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
+    runtime, model, oversight, windows, meter, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW },
+    afterTurn: createJudge(runtime, model, oversight, meter, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
     onFailure: (agent, error) => {
       metrics.modelFailed(agent.spec.model);
       supervisor.onFailure(agent, error);

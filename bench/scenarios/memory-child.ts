@@ -7,6 +7,9 @@ import type { ModelClient } from '../../src/model/client.js';
 import { OversightEngine } from '../../src/oversight/engine.js';
 import { AgentRunner } from '../../src/runner/runner.js';
 import { Runtime } from '../../src/runtime/runtime.js';
+import { WindowTable } from '../../src/context/windows.js';
+import { UsageMeter } from '../../src/usage/meter.js';
+import { PriceTable } from '../../src/usage/pricing.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { percentile } from '../load.js';
 import { serveIpc } from '../processes.js';
@@ -87,7 +90,8 @@ bus.addSink((event) => store.appendEvent(event));
 const runtime = new Runtime({ bus, store, maxAgents: 1_000_000 });
 const oversight = new OversightEngine(runtime, 3_600_000);
 const runner = new AgentRunner({
-  runtime, model, oversight, maxTurnSteps: 25,
+  runtime, model, oversight, maxTurnSteps: 25, windows: WindowTable.load(),
+  meter: new UsageMeter(PriceTable.load(), Date.now, () => {}),
   onFailure: (agent, error) => {
     throw new Error(`${agent.path} failed: ${String(error)}`);
   },

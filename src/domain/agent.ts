@@ -32,6 +32,8 @@ export interface AgentRecord {
   conversation: TurnJson[];
   /** Bumped whenever the conversation is replaced rather than appended to (restart, fork), so a store rewrites it. */
   conversationEpoch: number;
+  /** When supervision or an operator restarted it, newest last (the latest few), for policy.restart_window_seconds. */
+  restartTimesMs?: number[];
   /** Completed model calls since the agent was created. */
   turnCount: number;
   /** Signatures (`tool:input`) of the most recent tool calls, newest last, for loop detection. */
@@ -81,7 +83,10 @@ export interface Checkpoint {
 }
 
 export function freshHealth(): AgentHealth {
-  return { coherence: 1, drift: 0, token_rate: 0, tokens_total: 0, loops_detected: 0, last_check: null };
+  return {
+    coherence: 1, drift: 0, token_rate: 0, tokens_total: 0, input_tokens: 0, output_tokens: 0, cache_write_5m_tokens: 0,
+    cache_write_1h_tokens: 0, cache_read_tokens: 0, cost_usd: 0, context_tokens: 0, loops_detected: 0, last_check: null,
+  };
 }
 
 export function joinPath(parentPath: string | null, id: string): string {

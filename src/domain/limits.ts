@@ -9,6 +9,14 @@ export const LIMITS = {
   modelNameMaxChars: 128,
   toolsMaxCount: 32,
   metadataMaxKeys: 32,
+  /** spec.max_tokens: the default and the most a reply may ask for. */
+  replyDefaultTokens: 4096,
+  replyMaxTokens: 128_000,
+  /** spec.thinking.budget_tokens: the Messages API's minimum. */
+  thinkingMinBudgetTokens: 1024,
+  instructionsMaxChars: 20_000,
+  /** policy.budget.max_cost_usd at most. */
+  maxCostUsd: 1_000_000,
   bodyMaxBytes: 1024 * 1024,
   /** Nesting of a JSON request body (objects and arrays); the deepest valid body has 4. */
   jsonMaxDepth: 32,

@@ -132,6 +132,13 @@ class NodeParts {
   drift = 0;
   tokenRate = 0;
   tokensTotal = 0;
+  inputTokens: number | undefined = 0;
+  outputTokens: number | undefined = 0;
+  cacheWrite5m: number | undefined = 0;
+  cacheWrite1h: number | undefined = 0;
+  cacheRead: number | undefined = 0;
+  costUsd: number | null | undefined = 0;
+  contextTokens: number | undefined = 0;
   loopsDetected = 0;
   lastCheck: string | null = null;
   createdAtMs = 0;
@@ -156,7 +163,10 @@ class NodeParts {
 }
 
 /** Every health field, checked by the compiler: a field added to the schema must be compared in `partsOf` too. */
-const HEALTH_KEYS = ['coherence', 'drift', 'token_rate', 'tokens_total', 'loops_detected', 'last_check'] as const satisfies ReadonlyArray<keyof AgentHealth>;
+const HEALTH_KEYS = [
+  'coherence', 'drift', 'token_rate', 'tokens_total', 'input_tokens', 'output_tokens', 'cache_write_5m_tokens',
+  'cache_write_1h_tokens', 'cache_read_tokens', 'cost_usd', 'context_tokens', 'loops_detected', 'last_check',
+] as const satisfies ReadonlyArray<keyof AgentHealth>;
 const allHealthKeys: [Exclude<keyof AgentHealth, (typeof HEALTH_KEYS)[number]>] extends [never] ? true : never = true;
 void allHealthKeys;
 
@@ -193,6 +203,9 @@ function refresh(parts: NodeParts, agent: AgentRecord): void {
   const health = agent.health;
   if (parts.health !== health || parts.coherence !== health.coherence || parts.drift !== health.drift
     || parts.tokenRate !== health.token_rate || parts.tokensTotal !== health.tokens_total
+    || parts.inputTokens !== health.input_tokens || parts.outputTokens !== health.output_tokens
+    || parts.cacheWrite5m !== health.cache_write_5m_tokens || parts.cacheWrite1h !== health.cache_write_1h_tokens
+    || parts.cacheRead !== health.cache_read_tokens || parts.costUsd !== health.cost_usd || parts.contextTokens !== health.context_tokens
     || parts.loopsDetected !== health.loops_detected || parts.lastCheck !== health.last_check
     || parts.createdAtMs !== agent.createdAtMs || parts.startedAtMs !== agent.startedAtMs) {
     parts.health = health;
@@ -200,6 +213,13 @@ function refresh(parts: NodeParts, agent: AgentRecord): void {
     parts.drift = health.drift;
     parts.tokenRate = health.token_rate;
     parts.tokensTotal = health.tokens_total;
+    parts.inputTokens = health.input_tokens;
+    parts.outputTokens = health.output_tokens;
+    parts.cacheWrite5m = health.cache_write_5m_tokens;
+    parts.cacheWrite1h = health.cache_write_1h_tokens;
+    parts.cacheRead = health.cache_read_tokens;
+    parts.costUsd = health.cost_usd;
+    parts.contextTokens = health.context_tokens;
     parts.loopsDetected = health.loops_detected;
     parts.lastCheck = health.last_check;
     parts.createdAtMs = agent.createdAtMs;

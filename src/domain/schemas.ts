@@ -24,12 +24,26 @@ export const stateSchema = z.enum(AGENT_STATES);
 
 const positiveInt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+export const PROMPT_CACHE_MODES = ['off', '5m', '1h'] as const;
+
 export const specSchema = z.strictObject({
   goal: z.string().trim().min(1).max(LIMITS.goalMaxChars).meta({ description: 'What the agent works towards' }),
   model: z.string().min(1).max(LIMITS.modelNameMaxChars).default('claude-sonnet-4-6'),
   tools: z.array(z.string().min(1).max(64)).max(LIMITS.toolsMaxCount).default([]),
   schedule: z.string().max(200).nullable().default(null)
     .meta({ description: 'Cron expression (5 or 6 fields); the agent is woken on each tick when idle' }),
+  max_tokens: z.number().int().min(1).max(LIMITS.replyMaxTokens).default(LIMITS.replyDefaultTokens)
+    .meta({ description: "The most tokens of one reply (the Messages API's max_tokens), thinking included" }),
+  instructions: z.string().max(LIMITS.instructionsMaxChars).nullable().default(null)
+    .meta({ description: 'Extra text appended to the system prompt' }),
+  thinking: z.strictObject({
+    budget_tokens: z.number().int().min(LIMITS.thinkingMinBudgetTokens).max(LIMITS.replyMaxTokens)
+      .meta({ description: 'Tokens the model may think for before answering; less than max_tokens' }),
+  }).nullable().default(null).meta({ description: 'Extended thinking; null (the default) turns it off' }),
+  prompt_cache: z.enum(PROMPT_CACHE_MODES).default('5m')
+    .meta({ description: "Prompt caching: cache lifetime '5m' (default) or '1h' (agents that call less often than every 5 minutes: schedules, waiting on messages), or 'off'" }),
+}).refine((spec) => spec.thinking === null || spec.thinking.budget_tokens < spec.max_tokens, {
+  message: 'thinking.budget_tokens must be less than max_tokens', path: ['thinking', 'budget_tokens'],
 });
 export type AgentSpec = z.infer<typeof specSchema>;
 
@@ -37,13 +51,17 @@ export const budgetSchema = z.strictObject({
   max_tokens_per_hour: positiveInt.nullable().default(null),
   max_total_tokens: positiveInt.nullable().default(null),
   max_runtime_seconds: positiveInt.nullable().default(null),
+  max_cost_usd: z.number().positive().max(LIMITS.maxCostUsd).nullable().default(null)
+    .meta({ description: "Suspend budget_exceeded once the agent's model calls (the judge's included) cost this many USD" }),
 });
 
 export const policySchema = z.strictObject({
   restart: z.enum(['never', 'on_failure', 'always']).default('on_failure'),
   supervision: z.enum(['one_for_one', 'one_for_all', 'escalate']).default('one_for_one'),
   max_restarts: z.number().int().min(0).max(1000).default(3),
-  budget: budgetSchema.default({ max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null }),
+  restart_window_seconds: positiveInt.nullable().default(null)
+    .meta({ description: "Count only the restarts of the last this-many seconds against max_restarts (OTP's period); null counts all" }),
+  budget: budgetSchema.default({ max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null, max_cost_usd: null }),
   drift_threshold: z.number().min(0).max(1).default(0.4),
   max_children: z.number().int().min(0).max(10_000).default(10),
   max_depth: z.number().int().min(0).max(64).default(3),
@@ -57,7 +75,14 @@ export const healthSchema = z.object({
   coherence: z.number(),
   drift: z.number(),
   token_rate: z.number().meta({ description: 'Tokens used in the last hour' }),
-  tokens_total: z.number(),
+  tokens_total: z.number().meta({ description: 'Input + cache-write + output tokens of every model call, the judge included (cache reads are not counted here)' }),
+  input_tokens: z.number().optional().meta({ description: 'Uncached input tokens' }),
+  output_tokens: z.number().optional(),
+  cache_write_5m_tokens: z.number().optional(),
+  cache_write_1h_tokens: z.number().optional(),
+  cache_read_tokens: z.number().optional(),
+  cost_usd: z.number().nullable().optional().meta({ description: 'USD spent on model calls; null when a model used has no price' }),
+  context_tokens: z.number().optional().meta({ description: 'Tokens of the last prompt sent (what the context window holds)' }),
   loops_detected: z.number(),
   last_check: z.string().nullable(),
 });

@@ -25,6 +25,8 @@ export class AutonMetrics {
   private readonly modelCalls: Counter<'model'>;
   private readonly modelTokens: Counter<'model'>;
   private readonly modelErrors: Counter<'model'>;
+  private readonly usageTokens: Counter<'model' | 'kind'>;
+  private readonly costUsd: Counter<'model'>;
   private readonly oversightActions: Counter<'kind' | 'action'>;
   private readonly restarts: Counter<'initiator'>;
   private readonly requestSeconds = new RequestHistogram();
@@ -47,7 +49,12 @@ export class AutonMetrics {
       },
     });
     this.modelCalls = new Counter({ name: 'auton_model_calls_total', help: 'Completed model calls', labelNames: ['model'], registers });
-    this.modelTokens = new Counter({ name: 'auton_model_tokens_total', help: 'Tokens used by model calls (input + output + cache)', labelNames: ['model'], registers });
+    this.modelTokens = new Counter({ name: 'auton_model_tokens_total', help: 'Tokens counted into tokens_total by model calls (input + cache writes + output; cache reads are not counted)', labelNames: ['model'], registers });
+    this.usageTokens = new Counter({
+      name: 'auton_model_usage_tokens_total', labelNames: ['model', 'kind'], registers,
+      help: 'Tokens billed by model calls (agents, compactions, the judge) by kind: input (uncached), cache_write_5m, cache_write_1h, cache_read, output',
+    });
+    this.costUsd = new Counter({ name: 'auton_model_cost_usd_total', help: 'USD spent on model calls (agents, compactions, the judge) at the price table; calls of unpriced models add nothing', labelNames: ['model'], registers });
     this.modelErrors = new Counter({ name: 'auton_model_errors_total', help: 'Model calls that failed for good (after retries)', labelNames: ['model'], registers });
     this.oversightActions = new Counter({ name: 'auton_oversight_actions_total', help: 'Oversight findings by check and action', labelNames: ['kind', 'action'], registers });
     this.restarts = new Counter({ name: 'auton_restarts_total', help: 'Agent restarts, by supervision or by an operator', labelNames: ['initiator'], registers });
@@ -62,6 +69,14 @@ export class AutonMetrics {
         const model = this.modelLabel(data.model);
         this.modelCalls.inc({ model });
         if (typeof data.tokens === 'number') this.modelTokens.inc({ model }, data.tokens);
+        this.observeUsage(model, data);
+        return;
+      }
+      case 'judge_call':
+      case 'compacted': {
+        const model = this.modelLabel(data.model);
+        if (typeof data.tokens === 'number') this.modelTokens.inc({ model }, data.tokens);
+        this.observeUsage(model, data);
         return;
       }
       case 'oversight':
@@ -71,6 +86,14 @@ export class AutonMetrics {
         this.restarts.inc({ initiator: data.by === 'supervision' ? 'supervision' : 'operator' });
         return;
     }
+  }
+
+  private observeUsage(model: string, data: Readonly<Record<string, unknown>>): void {
+    for (const [kind, field] of USAGE_KINDS) {
+      const n = data[field];
+      if (typeof n === 'number' && n > 0) this.usageTokens.inc({ model, kind }, n);
+    }
+    if (typeof data.cost_usd === 'number' && data.cost_usd > 0) this.costUsd.inc({ model }, data.cost_usd);
   }
 
   /** The runner's failure hook: a model call that failed after its retries. */
@@ -91,6 +114,12 @@ export class AutonMetrics {
     return name;
   }
 }
+
+/** The `kind` label of auton_model_usage_tokens_total and the event field it is read from. */
+const USAGE_KINDS = [
+  ['input', 'input_tokens'], ['cache_write_5m', 'cache_write_5m_tokens'], ['cache_write_1h', 'cache_write_1h_tokens'],
+  ['cache_read', 'cache_read_tokens'], ['output', 'output_tokens'],
+] as const;
 
 function shortLabel(value: unknown): string {
   return typeof value === 'string' && value.length > 0 ? value.slice(0, 128) : 'unknown';

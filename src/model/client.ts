@@ -1,6 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { TurnJson } from '../domain/agent.js';
-import { nodeHttpFetch } from './node-http-fetch.js';
+import { nodeHttpFetch, ReplyTooLargeError } from './node-http-fetch.js';
+
+export { ReplyTooLargeError };
 
 export type ModelRequest = Anthropic.MessageCreateParamsNonStreaming;
 export type ModelReply = Anthropic.Message;
@@ -26,6 +28,8 @@ export interface ModelClientOptions {
   /** Retries of overloaded / 5xx / 429 answers, with the SDK's exponential backoff honouring retry-after. */
   maxRetries: number;
   timeoutMs: number;
+  /** The largest reply body read (AUTON_MODEL_MAX_REPLY_BYTES); a longer one ends the call with ReplyTooLargeError. */
+  maxReplyBytes?: number;
 }
 
 const JSON_CONTENT = { 'content-type': 'application/json' };
@@ -56,7 +60,7 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
   let client: Promise<Anthropic> | null = null;
   const connect = (): Promise<Anthropic> => (client ??= loadSdk().then((Sdk) => new Sdk({
     apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs,
-    fetch: nodeHttpFetch(),
+    fetch: nodeHttpFetch(options.maxReplyBytes === undefined ? {} : { maxReplyBytes: options.maxReplyBytes }),
   })));
   return {
     configured: Boolean(apiKey),
@@ -70,9 +74,29 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
   };
 }
 
+/**
+ * The context cannot be made to fit the model's window, even by compaction (one turn alone is larger than it, or the
+ * summary cannot be made small enough). Restarting would not help: an operator must act.
+ */
+export class ContextOverflowError extends Error {}
+
+/** The first error of its kind in `error` or its causes (the SDK wraps what its fetch throws). */
+function inCauses<T extends Error>(error: unknown, kind: abstract new (...args: never[]) => T): T | null {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof kind) return e;
+  return null;
+}
+
+/** A Messages API answer that the prompt is larger than the window: `{tokens, maximum}`, else null. */
+export function promptTooLong(error: unknown): { tokens: number; maximum: number } | null {
+  if (!loadedSdk || !(error instanceof loadedSdk.APIError) || error.status !== 400) return null;
+  const match = /prompt is too long: (\d+) tokens > (\d+) maximum/.exec(error.message);
+  return match ? { tokens: Number(match[1]), maximum: Number(match[2]) } : null;
+}
+
 /** Whether a failure is worth restarting over (as opposed to a setup or request problem an operator must fix). */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof MissingApiKeyError) return false;
+  if (error instanceof MissingApiKeyError || error instanceof ContextOverflowError) return false;
+  if (inCauses(error, ReplyTooLargeError)) return false;
   if (loadedSdk && error instanceof loadedSdk.APIError && typeof error.status === 'number') {
     return error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500;
   }
@@ -81,7 +105,9 @@ export function isTransient(error: unknown): boolean {
 
 /** A one-line explanation of a model failure that tells the operator what to do. */
 export function describeFailure(error: unknown): string {
-  if (error instanceof MissingApiKeyError) return error.message;
+  if (error instanceof MissingApiKeyError || error instanceof ContextOverflowError) return error.message;
+  const tooLarge = inCauses(error, ReplyTooLargeError);
+  if (tooLarge) return tooLarge.message;
   if (loadedSdk && error instanceof loadedSdk.APIError) {
     if (error.status === 401) return 'the Messages API rejected ANTHROPIC_API_KEY (401): check the key, then resume the agent';
     if (error.status === 404) return `the Messages API does not know this model (404): ${error.message}`;

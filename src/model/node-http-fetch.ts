@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 /** Sockets kept open to the Messages API: one per concurrently active agent, up to this many. */
 const MAX_SOCKETS = 1024;
@@ -11,7 +11,18 @@ const MAX_SOCKETS = 1024;
  * (figure 7) at about a third less CPU per model call. The SDK keeps doing everything else (retries, errors).
  * Anything it cannot send as a plain body falls back to the global fetch.
  */
-export function nodeHttpFetch(): typeof fetch {
+/** A reply body past the cap: the call ends with this, and what was read of the body is dropped. */
+export class ReplyTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the model's reply was larger than AUTON_MODEL_MAX_REPLY_BYTES (${maxBytes} bytes); it was dropped unread. Raise the limit if such replies are expected, then resume the agent`);
+  }
+}
+
+/** The default cap on a reply body (AUTON_MODEL_MAX_REPLY_BYTES). */
+export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
+
+export function nodeHttpFetch(options: { maxReplyBytes?: number } = {}): typeof fetch {
+  const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
   const agents = {
     // As many idle sockets kept as may be busy: the default (256) closes and reopens sockets all the time when
     // more agents than that call at once.
@@ -28,7 +39,7 @@ export function nodeHttpFetch(): typeof fetch {
     return new Promise<Response>((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(url, {
         method, headers, agent: secure ? agents.https : agents.http, ...(init.signal ? { signal: init.signal } : {}),
-      }, (res) => toResponse(res, method).then(resolve, reject));
+      }, (res) => toResponse(res, method, maxReplyBytes).then(resolve, reject));
       request.once('error', reject);
       request.end(body ?? undefined);
     });
@@ -39,7 +50,7 @@ export function nodeHttpFetch(): typeof fetch {
  * A JSON answer is read whole before the Response is made from its bytes: cheaper than adapting the socket
  * stream to a web stream. An event stream stays a stream.
  */
-async function toResponse(res: IncomingMessage, method: string): Promise<Response> {
+async function toResponse(res: IncomingMessage, method: string, maxBytes: number): Promise<Response> {
   const headers = new Headers();
   const raw = res.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
@@ -49,11 +60,43 @@ async function toResponse(res: IncomingMessage, method: string): Promise<Respons
     res.resume();
     return new Response(null, init);
   }
+  // A declared length past the cap is refused before a byte is read; an undeclared one is counted as it comes, so
+  // a body that never ends costs at most the cap.
+  if (Number(res.headers['content-length'] ?? 0) > maxBytes) {
+    res.destroy();
+    throw new ReplyTooLargeError(maxBytes);
+  }
   if (String(res.headers['content-type']).startsWith('text/event-stream')) {
-    return new Response(Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>, init);
+    return new Response(Readable.toWeb(capped(res, maxBytes)) as unknown as ReadableStream<Uint8Array>, init);
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
+  let total = 0;
+  for await (const chunk of res) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) {
+      res.destroy();
+      throw new ReplyTooLargeError(maxBytes);
+    }
+    chunks.push(chunk as Buffer);
+  }
   const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   return new Response(body as unknown as BodyInit, init);
+}
+
+/** An event stream that fails with ReplyTooLargeError once more than `maxBytes` have come through. */
+function capped(res: IncomingMessage, maxBytes: number): Readable {
+  let total = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        res.destroy();
+        done(new ReplyTooLargeError(maxBytes));
+      } else {
+        done(null, chunk);
+      }
+    },
+  });
+  res.once('error', (error) => limiter.destroy(error));
+  return res.pipe(limiter);
 }

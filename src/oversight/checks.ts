@@ -1,9 +1,11 @@
 import type { AgentRecord } from '../domain/agent.js';
+import { tokensInLastHour } from '../usage/usage.js';
 import type { FindingDraft } from './finding.js';
+
+export { tokensInLastHour };
 
 /** Below this coherence an agent is suspended whatever its drift (the seed's table). */
 export const MIN_COHERENCE = 0.3;
-const HOUR_MS = 3_600_000;
 
 /** Each check is a pure function of the agent and the time; null means nothing to say. */
 export type Check = (agent: AgentRecord, nowMs: number) => FindingDraft | null;
@@ -12,6 +14,14 @@ export const tokenBudget: Check = (agent) => {
   const max = agent.policy.budget.max_total_tokens;
   if (max === null || agent.health.tokens_total < max) return null;
   return { kind: 'token_budget', action: 'suspend', reason: 'budget_exceeded', detail: `used ${agent.health.tokens_total} tokens of max_total_tokens ${max}` };
+};
+
+/** Money spent, the judge's calls included; an unknown cost (a model without a price) cannot cross it. */
+export const costBudget: Check = (agent) => {
+  const max = agent.policy.budget.max_cost_usd;
+  const spent = agent.health.cost_usd;
+  if (max === null || max === undefined || spent === null || spent === undefined || spent < max) return null;
+  return { kind: 'cost_budget', action: 'suspend', reason: 'budget_exceeded', detail: `spent $${spent.toFixed(4)} of max_cost_usd $${max}` };
 };
 
 export const tokenRate: Check = (agent, nowMs) => {
@@ -41,15 +51,7 @@ export const coherence: Check = (agent) => {
 };
 
 /** The checks of a periodic pass, most severe first; the first suspend wins. Loops are checked per tool call. */
-export const PERIODIC_CHECKS: readonly Check[] = [tokenBudget, runtimeBudget, coherence, drift, tokenRate];
+export const PERIODIC_CHECKS: readonly Check[] = [tokenBudget, costBudget, runtimeBudget, coherence, drift, tokenRate];
 
-/** Tokens used in the last hour; also drops older samples so the list stays short. */
-export function tokensInLastHour(agent: AgentRecord, nowMs: number): number {
-  const samples = agent.tokenSamples;
-  let firstRecent = 0;
-  while (firstRecent < samples.length && samples[firstRecent]!.atMs <= nowMs - HOUR_MS) firstRecent++;
-  if (firstRecent > 0) samples.splice(0, firstRecent);
-  let total = 0;
-  for (const s of samples) total += s.tokens;
-  return total;
-}
+/** The budgets checked right after each model call (the agent's, a compaction's or the judge's). */
+export const CALL_CHECKS: readonly Check[] = [tokenBudget, costBudget];

@@ -1,7 +1,7 @@
 import type { AgentRecord } from '../domain/agent.js';
 import { isActive } from '../domain/states.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { coherence, drift, PERIODIC_CHECKS, tokenBudget, tokensInLastHour, type Check } from './checks.js';
+import { CALL_CHECKS, coherence, drift, PERIODIC_CHECKS, tokensInLastHour, type Check } from './checks.js';
 import type { Finding, FindingDraft } from './finding.js';
 import { loopPeriod, toolSignature, TOOL_HISTORY } from './loops.js';
 
@@ -59,7 +59,7 @@ export class OversightEngine {
   /** Budget enforcement right after a model call: true when the agent was suspended and must not call again. */
   afterModelCall(agent: AgentRecord): boolean {
     const nowMs = this.runtime.clock();
-    return this.check(agent, [tokenBudget], nowMs, new Date(nowMs).toISOString()).some((f) => f.action === 'suspend');
+    return this.check(agent, CALL_CHECKS, nowMs, new Date(nowMs).toISOString()).some((f) => f.action === 'suspend');
   }
 
   /** Drift and coherence, right after the judge scored the agent. */

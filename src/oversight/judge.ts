@@ -1,8 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { parseTurn, turnJson, type AgentRecord } from '../domain/agent.js';
 import { isAbort, requestJson, type ModelClient } from '../model/client.js';
-import { recordUsage } from '../runner/usage.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { UsageMeter } from '../usage/meter.js';
+import { usageJson } from '../usage/usage.js';
 import type { OversightEngine } from './engine.js';
 
 /** Recent turns the judge reads, and how much of each. */
@@ -38,37 +39,43 @@ const ASSESSMENT_TOOL: Anthropic.Tool = {
  * `coherence` becomes the agent's health.coherence, `drift` accumulates 1 - coherence, and the oversight engine
  * then decides (drift past the policy's threshold, or coherence below 0.3, suspends).
  */
-export function createJudge(runtime: Runtime, model: ModelClient, oversight: OversightEngine, options: JudgeOptions) {
+export function createJudge(runtime: Runtime, model: ModelClient, oversight: OversightEngine, meter: UsageMeter, options: JudgeOptions) {
+  const judgeError = (agent: AgentRecord, detail: string): void => runtime.emit(agent, 'judge_error', { detail });
   return async function judgeAfterTurn(agent: AgentRecord, signal: AbortSignal): Promise<void> {
     if (options.everyTurns === 0 || agent.turnCount % options.everyTurns !== 0 || !model.configured) return;
-    let reply: Anthropic.Message;
+    // Whatever goes wrong with the judge (an API error, a reply that is not a message) is the judge's failure, a
+    // judge_error event: never the agent's, which would be restarted and suspended for it.
     try {
-      reply = await model.create(requestJson({
+      await judge(agent, signal);
+    } catch (error) {
+      if (!isAbort(error)) judgeError(agent, error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  async function judge(agent: AgentRecord, signal: AbortSignal): Promise<void> {
+    const reply: Anthropic.Message = await model.create(requestJson({
         model: options.model,
         max_tokens: 512,
         system: 'You are an oversight judge for autonomous agents. Assess whether the agent is still working coherently towards its goal.',
         tools: [ASSESSMENT_TOOL],
         tool_choice: { type: 'tool', name: ASSESSMENT_TOOL.name },
       }, [turnJson({ role: 'user', content: judgePrompt(agent) })]), signal);
-    } catch (error) {
-      if (!isAbort(error)) runtime.emit(agent, 'judge_error', { detail: error instanceof Error ? error.message : String(error) });
-      return;
-    }
-    recordUsage(agent, reply.usage, runtime.clock());
+    const used = meter.record(agent, reply.usage, options.model);
+    runtime.emit(agent, 'judge_call', {
+      model: options.model, tokens: used.tokens, tokens_total: agent.health.tokens_total, ...usageJson(used.usage),
+      cost_usd: used.costUsd, cost_usd_total: agent.health.cost_usd ?? null,
+    });
     runtime.save(agent);
     // The judge's call is a model call too: its tokens may cross the budget, and the agent must not call again.
     if (oversight.afterModelCall(agent)) return;
     const result = parseAssessment(reply);
-    if (!result) {
-      runtime.emit(agent, 'judge_error', { detail: 'the judge answered without a coherence score' });
-      return;
-    }
+    if (!result) return judgeError(agent, 'the judge answered without a coherence score');
     agent.health.coherence = result.coherence;
     agent.health.drift = Math.round((agent.health.drift + (1 - result.coherence)) * 1000) / 1000;
     runtime.emit(agent, 'assessment', { coherence: result.coherence, drift: agent.health.drift, assessment: result.assessment });
     runtime.save(agent);
     oversight.afterAssessment(agent);
-  };
+  }
 }
 
 function judgePrompt(agent: AgentRecord): string {
@@ -89,6 +96,7 @@ function renderContent(content: unknown): string {
 
 /** The forced tool call's input, or failing that a JSON object in a text answer. */
 export function parseAssessment(reply: Anthropic.Message): Assessment | null {
+  if (!Array.isArray(reply.content)) return null;
   for (const block of reply.content) {
     if (block.type === 'tool_use') {
       const parsed = asAssessment(block.input);

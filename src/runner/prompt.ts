@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { parseTurn, type AgentRecord, type InboxItem, type TurnJson } from '../domain/agent.js';
+import type { AgentRecord, InboxItem } from '../domain/agent.js';
 
 /** The system prompt: who the agent is, where it sits in the tree, and how it is steered. */
 export function systemPrompt(agent: AgentRecord, parent: AgentRecord | undefined): string {
@@ -16,6 +16,7 @@ export function systemPrompt(agent: AgentRecord, parent: AgentRecord | undefined
     'Text marked [message from …] comes from another agent or the operator.',
     'When you have done what you can for now, end your turn with a short summary; you will be woken by new messages, guidance or your schedule.',
   ];
+  if (agent.spec.instructions) lines.push('', 'Instructions from your operator:', agent.spec.instructions);
   return lines.join('\n');
 }
 
@@ -33,24 +34,20 @@ export function inboxBlocks(items: InboxItem[]): Anthropic.TextBlockParam[] {
   }));
 }
 
-/** How many turns are sent to the model; older turns stay stored but out of the prompt. */
-export const PROMPT_WINDOW_TURNS = 120;
+/** Stands in for an empty assistant turn stored by an older version. */
+export const EMPTY_REPLY_TEXT = '(no reply)';
+
+/** What an interrupted tool call reports: it may or may not have taken effect. */
+export const INTERRUPTED_TOOL_TEXT = 'no result: the agent was halted (suspended or restarted) before this tool call completed; it may or may not have taken effect';
 
 /**
- * The turns sent to the model: the most recent window, starting at a user turn that is not a bare tool result
- * (a tool_result without its tool_use would be rejected by the API).
+ * Error results for the tool calls of an assistant turn the agent was halted at (oversight suspends between the
+ * model's reply and its tools). The Messages API refuses a conversation whose tool_use is not answered at once.
  */
-export function promptWindow(conversation: readonly TurnJson[]): TurnJson[] {
-  let start = Math.max(0, conversation.length - PROMPT_WINDOW_TURNS);
-  while (start > 0 && !isPlainUserTurn(conversation[start]!)) start--;
-  // Only part of a long conversation is loaded after a restart: it may begin mid-exchange, so skip ahead.
-  while (start < conversation.length - 1 && !isPlainUserTurn(conversation[start]!)) start++;
-  return conversation.slice(start);
-}
-
-function isPlainUserTurn(json: TurnJson): boolean {
-  const turn = parseTurn(json);
-  if (turn.role !== 'user') return false;
-  if (typeof turn.content === 'string') return true;
-  return Array.isArray(turn.content) && !turn.content.some((b: { type?: string }) => b.type === 'tool_result');
+export function interruptedToolResults(content: unknown): Anthropic.ToolResultBlockParam[] {
+  if (!Array.isArray(content)) return [];
+  return (content as Array<{ type?: unknown; id?: unknown }>).flatMap((block) =>
+    block.type === 'tool_use' && typeof block.id === 'string'
+      ? [{ type: 'tool_result' as const, tool_use_id: block.id, content: INTERRUPTED_TOOL_TEXT, is_error: true }]
+      : []);
 }

@@ -1,22 +1,23 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { parseTurn, turnJson, type AgentRecord, type TurnJson } from '../domain/agent.js';
 import { isActive } from '../domain/states.js';
-import { isAbort, MissingApiKeyError, requestJson, type ModelClient } from '../model/client.js';
+import type { WindowTable } from '../context/windows.js';
+import { isAbort, MissingApiKeyError, type ModelClient } from '../model/client.js';
 import type { OversightEngine } from '../oversight/engine.js';
 import type { AgentDriver } from '../runtime/driver.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { inboxBlocks, promptWindow, START_TEXT, systemPrompt } from './prompt.js';
+import type { UsageMeter } from '../usage/meter.js';
+import { usageJson } from '../usage/usage.js';
+import { ModelCaller, type CallResult } from './model-call.js';
+import { EMPTY_REPLY_TEXT, inboxBlocks, interruptedToolResults, START_TEXT, systemPrompt } from './prompt.js';
 import { toolErrorMessage } from './tools/coordination.js';
 import { toolsetFor } from './tools/registry.js';
 import type { ClientTool } from './tools/tool.js';
-import { recordUsage } from './usage.js';
 import { EMPTY_ALLOW_LIST } from '../net/address-policy.js';
 import type { FetchPolicy } from '../net/safe-fetch.js';
 
 const PUBLIC_ONLY: FetchPolicy = { allow: EMPTY_ALLOW_LIST };
 
-/** Output tokens asked for per model call. */
-export const MODEL_MAX_TOKENS = 4096;
 /** How much of a tool result or reply text goes into an event (the conversation keeps all of it). */
 const EVENT_TEXT_CHARS = 500;
 
@@ -24,6 +25,8 @@ export interface RunnerDeps {
   runtime: Runtime;
   model: ModelClient;
   oversight: OversightEngine;
+  windows: WindowTable;
+  meter: UsageMeter;
   /** Model calls one wake may make before the agent is set idle (AUTON_MAX_TURN_STEPS). */
   maxTurnSteps: number;
   /** Called after a model call; may assess the agent (the drift judge). */
@@ -53,8 +56,11 @@ export class AgentRunner implements AgentDriver {
   /** By record, so a purged agent's slot goes with it. */
   private readonly slots = new WeakMap<AgentRecord, Slot>();
   private busyLoops = 0;
+  readonly caller: ModelCaller;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.caller = new ModelCaller(deps);
+  }
 
   activate(agent: AgentRecord): void {
     this.kick(agent);
@@ -128,22 +134,26 @@ export class AgentRunner implements AgentDriver {
       if (!this.deps.model.configured) return this.deps.onFailure(agent, new MissingApiKeyError());
       const controller = new AbortController();
       slot.controller = controller;
-      let reply: Anthropic.Message;
+      let result: CallResult | null;
       try {
-        reply = await this.deps.model.create(requestJson({
-          model: agent.spec.model,
-          max_tokens: MODEL_MAX_TOKENS,
-          system: systemPrompt(agent, agent.parentPath ? runtime.tree.find(agent.parentPath) : undefined),
-          tools: tools.definitions,
-        }, promptWindow(agent.conversation)), controller.signal);
+        const system = systemPrompt(agent, agent.parentPath ? runtime.tree.find(agent.parentPath) : undefined);
+        result = await this.caller.call(agent, { system, tools: tools.definitions }, controller.signal, stale);
       } catch (error) {
         if (stale() || isAbort(error)) return;
         this.deps.onFailure(agent, error);
         return;
       }
-      if (stale()) return; // a late reply after suspend/terminate changes nothing
-      this.recordReply(agent, reply);
+      if (result === null || stale()) return; // a late reply after suspend/terminate changes nothing
+      const { reply } = result;
+      const answered = this.recordReply(agent, result);
       if (this.deps.oversight.afterModelCall(agent)) return;
+      if (!answered) {
+        // An empty reply is not kept (the API refuses an empty assistant turn): the turn ends, and what waits is
+        // added to the unanswered user turn for the next call.
+        if (agent.inbox.length === 0) return this.settleIdle(agent);
+        this.openUserTurn(agent);
+        continue;
+      }
       const results = await this.runTools(agent, reply, tools.client, controller.signal, stale);
       if (results === null || stale()) return;
       if (this.deps.afterTurn) await this.deps.afterTurn(agent, controller.signal);
@@ -166,6 +176,8 @@ export class AgentRunner implements AgentDriver {
     if (!last) {
       runtime.appendTurns(agent, turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }, ...waiting] }));
     } else if (last.role === 'assistant') {
+      // Written by an older version on an empty reply: the API refuses it, so it becomes a visible placeholder.
+      if (Array.isArray(last.content) && last.content.length === 0) runtime.replaceLastTurn(agent, turnJson({ role: 'assistant', content: [{ type: 'text', text: EMPTY_REPLY_TEXT }] }));
       const unanswered = interruptedToolResults(last.content);
       if (waiting.length === 0 && unanswered.length === 0) return false;
       runtime.appendTurns(agent, turnJson({ role: 'user', content: [...unanswered, ...waiting] }));
@@ -181,17 +193,23 @@ export class AgentRunner implements AgentDriver {
     return inboxBlocks(this.deps.runtime.takeInbox(agent));
   }
 
-  private recordReply(agent: AgentRecord, reply: Anthropic.Message): void {
+  /** Keeps the reply as an assistant turn and reports the call; false when the reply had no content to keep. */
+  private recordReply(agent: AgentRecord, result: CallResult): boolean {
     const { runtime } = this.deps;
-    const tokens = recordUsage(agent, reply.usage, runtime.clock());
+    const { reply, tokens, usage, costUsd, usageProblems } = result;
     agent.turnCount += 1;
-    runtime.appendTurns(agent, turnJson({ role: 'assistant', content: reply.content }));
-    const text = reply.content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
+    const content = reply.content.filter((b) => !(b.type === 'text' && b.text === ''));
+    if (content.length > 0) runtime.appendTurns(agent, turnJson({ role: 'assistant', content }));
+    const text = content.flatMap((b) => (b.type === 'text' ? [b.text] : [])).join('\n');
     runtime.emit(agent, 'model_call', {
       model: reply.model, stop_reason: reply.stop_reason, tokens, tokens_total: agent.health.tokens_total,
-      text: text.slice(0, EVENT_TEXT_CHARS),
+      ...usageJson(usage), cost_usd: costUsd, cost_usd_total: agent.health.cost_usd ?? null,
+      context_tokens: agent.health.context_tokens ?? null, text: text.slice(0, EVENT_TEXT_CHARS),
+      ...(content.length === 0 ? { empty_reply: true } : {}),
+      ...(usageProblems.length > 0 ? { usage_problems: usageProblems } : {}),
     });
     runtime.save(agent);
+    return content.length > 0;
   }
 
   /** Runs the reply's client tool calls in order; null when oversight suspended the agent on the way. */
@@ -227,19 +245,4 @@ export class AgentRunner implements AgentDriver {
   private settleIdle(agent: AgentRecord): void {
     if (agent.state === 'running' || agent.state === 'spawning') this.deps.runtime.move(agent, 'idle');
   }
-}
-
-/** What an interrupted tool call reports: it may or may not have taken effect. */
-export const INTERRUPTED_TOOL_TEXT = 'no result: the agent was halted (suspended or restarted) before this tool call completed; it may or may not have taken effect';
-
-/**
- * Error results for the tool calls of an assistant turn the agent was halted at (oversight suspends between the
- * model's reply and its tools). The Messages API refuses a conversation whose tool_use is not answered at once.
- */
-function interruptedToolResults(content: unknown): Anthropic.ToolResultBlockParam[] {
-  if (!Array.isArray(content)) return [];
-  return (content as Array<{ type?: unknown; id?: unknown }>).flatMap((block) =>
-    block.type === 'tool_use' && typeof block.id === 'string'
-      ? [{ type: 'tool_result' as const, tool_use_id: block.id, content: INTERRUPTED_TOOL_TEXT, is_error: true }]
-      : []);
 }

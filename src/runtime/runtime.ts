@@ -9,6 +9,7 @@ import type { EventBus } from '../events/bus.js';
 import type { Store } from '../store/store.js';
 import { idleDriver, type AgentDriver } from './driver.js';
 import { actorData, type Actor, type RestartOptions } from './actor.js';
+import { keptRestartTimes, restartsCounted } from '../supervision/decide.js';
 import { idFromGoal } from './ids.js';
 
 export type { Actor, RestartOptions };
@@ -224,8 +225,10 @@ export class Runtime {
     const agent = this.get(path);
     // Only an agent waiting out a supervision back-off is seen in `spawning`: an operator's restart means "now".
     if (agent.state === 'spawning' && options.by !== 'supervision') return this.endBackoff(agent, options);
-    if (agent.restartCount >= agent.policy.max_restarts) {
-      throw policyViolation(`max_restarts: ${path} has been restarted ${agent.restartCount} of ${agent.policy.max_restarts} times`);
+    const counted = restartsCounted(agent, this.clock());
+    if (counted >= agent.policy.max_restarts) {
+      const within = agent.policy.restart_window_seconds ? ` in the last ${agent.policy.restart_window_seconds} s` : '';
+      throw policyViolation(`max_restarts: ${path} has been restarted ${counted} of ${agent.policy.max_restarts} times${within}`);
     }
     this.driver.halt(agent);
     this.move(agent, 'spawning', actorData(options));
@@ -237,6 +240,7 @@ export class Runtime {
     agent.recentToolCalls = [];
     agent.loopWarnings = 0;
     agent.restartCount += 1;
+    agent.restartTimesMs = keptRestartTimes(agent.restartTimesMs, this.clock(), agent.policy.max_restarts);
     agent.startedAtMs = this.clock();
     this.emit(agent, 'restarted', {
       restart_count: agent.restartCount, from_checkpoint: checkpoint?.id ?? null, cause: options.cause ?? 'operator',
@@ -286,6 +290,19 @@ export class Runtime {
     agent.conversation[agent.conversation.length - 1] = turn;
     agent.conversationEpoch += 1;
     this.save(agent);
+  }
+
+  /**
+   * Replaces the turns before `keepFrom` by a summary turn: the context becomes `[summary, ...conversation.slice(keepFrom)]`,
+   * and a `compacted` event carries `info` (turns and tokens in and out). In-memory version: the store keeps the full
+   * history on disk in its own version of this method.
+   */
+  compactConversation(agent: AgentRecord, summary: TurnJson, keepFrom: number, info: Record<string, unknown>): void {
+    const replaced = keepFrom;
+    agent.conversation = [summary, ...agent.conversation.slice(keepFrom)];
+    agent.conversationEpoch += 1;
+    this.save(agent);
+    this.emit(agent, 'compacted', { turns_replaced: replaced, turns_kept: agent.conversation.length - 1, ...info });
   }
 
   /** Takes every waiting inbox item (oldest first) for the next model call; guidance is recorded as delivered. */

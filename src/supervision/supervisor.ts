@@ -16,7 +16,7 @@ export class Supervisor {
     runtime.bus.addSink((event) => {
       if (event.type !== 'suspended' || event.data.by !== 'oversight') return;
       const agent = runtime.tree.find(event.path);
-      const action = agent && decideAfterOversight(agent, String(event.data.reason), this.backoffBaseMs);
+      const action = agent && decideAfterOversight(agent, String(event.data.reason), this.backoffBaseMs, runtime.clock());
       // After the suspension has finished being recorded, not in the middle of it.
       if (action) queueMicrotask(() => agent.state === 'suspended' && this.apply(action));
     });
@@ -25,7 +25,7 @@ export class Supervisor {
   /** The runner's failure hook. */
   onFailure = (agent: AgentRecord, error: unknown): void => {
     const failure = { path: agent.path, transient: isTransient(error), message: describeFailure(error).replace('{path}', agent.path) };
-    const actions = decide(failure, (p) => this.runtime.tree.find(p), (a) => this.siblings(a), this.backoffBaseMs);
+    const actions = decide(failure, (p) => this.runtime.tree.find(p), (a) => this.siblings(a), this.backoffBaseMs, this.runtime.clock());
     for (const action of actions) this.apply(action);
   };
 

@@ -21,17 +21,19 @@ describe('agent ids', () => {
 describe('request bodies', () => {
   it('fills every spec and policy default', () => {
     const body = spawnBodySchema.parse({ spec: { goal: 'g' } });
-    expect(body.spec).toEqual({ goal: 'g', model: 'claude-sonnet-4-6', tools: [], schedule: null });
+    expect(body.spec).toEqual({
+      goal: 'g', model: 'claude-sonnet-4-6', tools: [], schedule: null, max_tokens: 4096, instructions: null, thinking: null, prompt_cache: '5m',
+    });
     expect(policySchema.parse({})).toEqual({
-      restart: 'on_failure', supervision: 'one_for_one', max_restarts: 3,
-      budget: { max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null },
+      restart: 'on_failure', supervision: 'one_for_one', max_restarts: 3, restart_window_seconds: null,
+      budget: { max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null, max_cost_usd: null },
       drift_threshold: 0.4, max_children: 10, max_depth: 3, repeatable_tools: [],
     });
   });
 
   it('fills budget defaults when only part of a budget is given', () => {
     expect(policySchema.parse({ budget: { max_runtime_seconds: 10 } }).budget)
-      .toEqual({ max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: 10 });
+      .toEqual({ max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: 10, max_cost_usd: null });
   });
 
   it('refuses unknown fields at every level, naming them', () => {

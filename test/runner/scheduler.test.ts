@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentRecord } from '../../src/domain/agent.js';
+import { specSchema } from '../../src/domain/schemas.js';
 import { EventBus } from '../../src/events/bus.js';
 import { Scheduler, validateSchedule } from '../../src/runner/scheduler.js';
 import type { AgentDriver } from '../../src/runtime/driver.js';
@@ -59,7 +60,7 @@ function startRuntime(file = ':memory:') {
 
 /** Spawns a root with a schedule and lets its (recorded) loop settle, as the runner does when it has nothing to do. */
 function spawnIdle(runtime: Runtime, id: string, schedule: string): AgentRecord {
-  const agent = runtime.spawn(null, { id, spec: { goal: `goal of ${id}`, model: 'm', tools: [], schedule } });
+  const agent = runtime.spawn(null, { id, spec: specSchema.parse({ goal: `goal of ${id}`, model: 'm', tools: [], schedule }) });
   runtime.move(agent, 'idle');
   return agent;
 }
@@ -152,7 +153,7 @@ describe('Scheduler', () => {
 
   it('leaves an agent without a schedule alone', () => {
     const { runtime, driver } = startRuntime();
-    const agent = runtime.spawn(null, { id: 'plain', spec: { goal: 'g', model: 'm', tools: [], schedule: null } });
+    const agent = runtime.spawn(null, { id: 'plain', spec: specSchema.parse({ goal: 'g', model: 'm', tools: [], schedule: null }) });
     runtime.move(agent, 'idle');
     vi.advanceTimersByTime(120_000);
     expect(driver.count('wake plain')).toBe(0);

@@ -1,3 +1,4 @@
+import { specSchema } from '../../src/domain/schemas.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ScopeQuotas } from '../../src/domain/scope-quota.js';
 import { AgentTree } from '../../src/domain/tree.js';
@@ -28,7 +29,7 @@ describe('17.7: per-scope agent quotas', () => {
     const sixth = await a.post('/agents/team-a', { id: 'a6', spec: { goal: 'one too many' } });
     expectError(sixth, 422, 'quota: scope team-a already holds 5 agents, dead ones included, and its quota is 5 (quota=5 on key tenant-a); purge dead agents (DELETE …?purge=true) to make room');
     // The same limit holds for an agent's own spawn_child (it goes through the same runtime call) and for forks.
-    expect(() => t.daemon.runtime.spawn('team-a/a2', { id: 'kid', spec: { goal: 'g', model: 'm', tools: [], schedule: null } }))
+    expect(() => t.daemon.runtime.spawn('team-a/a2', { id: 'kid', spec: specSchema.parse({ goal: 'g' }) }))
       .toThrow(/quota: scope team-a/);
 
     await spawnAgent(b, 'team-b', 'b1');

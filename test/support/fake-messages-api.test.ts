@@ -174,3 +174,71 @@ describe('fake Messages API', () => {
     await expect(fake.waitForRequests(3, 50)).rejects.toThrow(/only 2 request/);
   });
 });
+
+describe('fake Messages API: like the real one where it matters', () => {
+  let fake: FakeMessagesApi;
+  let client: Anthropic;
+  const big = 'tide tables '.repeat(2_000); // ~6,000 fake tokens
+  const cached = (text: string, ttl: '5m' | '1h' = '5m'): Anthropic.MessageParam => ({
+    role: 'user', content: [{ type: 'text', text, cache_control: { type: 'ephemeral', ttl } }],
+  });
+
+  beforeAll(async () => {
+    fake = await startFakeMessagesApi({ contextWindow: 10_000 });
+    client = new Anthropic({ apiKey: 'test-key', baseURL: fake.url, maxRetries: 0 });
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    fake.reset();
+    fake.setContextWindow(10_000);
+    fake.setCaching(true);
+  });
+
+  it('answers a prompt past the window exactly as the API does', async () => {
+    const error = await client.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: big + big }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).status).toBe(400);
+    expect((error as APIError).error).toEqual({
+      type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^prompt is too long: \d+ tokens > 10000 maximum$/) },
+    });
+  });
+
+  it.each([
+    ['an orphan tool_result', [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_x', content: 'r' }] }], /unexpected `tool_use_id`/],
+    ['an unanswered tool_use', [{ role: 'user', content: 'go' }, { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'x', input: {} }] }, { role: 'user', content: 'next' }], /without `tool_result`/],
+    ['an empty assistant turn', [{ role: 'user', content: 'go' }, { role: 'assistant', content: [] }, { role: 'user', content: 'next' }], /non-empty content/],
+  ])('refuses %s with a 400 invalid_request_error', async (_name, messages, message) => {
+    const error = await client.messages.create({ model: MODEL, max_tokens: 10, messages: messages as Anthropic.MessageParam[] }).catch((e: unknown) => e);
+    expect((error as APIError).status).toBe(400);
+    expect((error as APIError).message).toMatch(message);
+  });
+
+  it('caches prefixes at breakpoints: a write, then a read, the same in JSON and in the stream', async () => {
+    const first = await client.messages.create({ model: MODEL, max_tokens: 10, messages: [cached(big)] });
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(5_000);
+    expect(first.usage.cache_read_input_tokens).toBe(0);
+    const next: Anthropic.MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: big }] }, { role: 'assistant', content: 'ok' }, cached('more')];
+    const second = await client.messages.create({ model: MODEL, max_tokens: 10, messages: next });
+    expect(second.usage.cache_read_input_tokens).toBe(first.usage.cache_creation_input_tokens);
+    expect(second.usage.input_tokens + second.usage.cache_creation_input_tokens! + second.usage.cache_read_input_tokens!).toBe(fake.countTokens(fake.requests[1]!.raw));
+    const streamed = await client.messages.stream({ model: MODEL, max_tokens: 10, messages: next }).finalMessage();
+    expect(streamed.usage).toMatchObject({ cache_read_input_tokens: second.usage.cache_read_input_tokens! + second.usage.cache_creation_input_tokens! });
+  });
+
+  it('splits cache writes by TTL, and ignores cache_control when caching is off', async () => {
+    const hour = await client.messages.create({ model: MODEL, max_tokens: 10, messages: [cached(big, '1h')] });
+    expect(hour.usage.cache_creation).toEqual({ ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: hour.usage.cache_creation_input_tokens });
+    fake.setCaching(false);
+    const off = await client.messages.create({ model: MODEL, max_tokens: 10, messages: [cached(`${big}!`)] });
+    expect(off.usage).toMatchObject({ cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    expect(off.usage.input_tokens).toBeGreaterThan(5_000);
+  });
+
+  it('scripts empty replies and bad usage', async () => {
+    fake.enqueue({ kind: 'empty' }, { kind: 'text', text: 'x', usage: { input_tokens: '12', output_tokens: -1 } });
+    expect((await client.messages.create(params())).content).toEqual([]);
+    expect((await client.messages.create(params())).usage).toMatchObject({ input_tokens: '12', output_tokens: -1 });
+  });
+
+  const params = () => ({ model: MODEL, max_tokens: 10, messages: [USER_MSG] });
+});

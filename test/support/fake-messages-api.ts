@@ -6,27 +6,46 @@
  *
  * Replies are scripted: `enqueue()` (FIFO) first, then `setHandler()`, else a text "ok".
  * Built for speed too (benchmarks): keep-alive, no logging, each reply written in one go.
+ *
+ * Like the real API where it matters (fake-prompt-rules.ts): a context window (200,000 tokens by default) answered
+ * with `prompt is too long: N tokens > M maximum`; refusal of an orphan tool_result, an unanswered tool_use and an
+ * empty turn; a prompt cache for requests with cache_control, whose usage reports cache reads and writes (off with
+ * `caching: false`, which ignores cache_control as Ollama does). A request with cache_control, or any request
+ * with `estimateUsage: true`, is billed by the fake's token estimate; otherwise usage is 10 in / 5 out unless scripted.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Anthropic from '@anthropic-ai/sdk';
+import { blocksOf, FAKE_CHARS_PER_TOKEN, FakePromptCache, refusal } from './fake-prompt-rules.js';
 
-export type FakeUsage = { input_tokens: number; output_tokens: number };
+/** Scripted usage is sent as given, so a test can send what a broken provider does (strings, negatives). */
+export type FakeUsage = { input_tokens: number; output_tokens: number } | Record<string, unknown>;
 export type FakeToolCall = { name: string; input: Record<string, unknown>; id?: string };
 export type FakeReply =
-  | { kind: 'text'; text: string; usage?: FakeUsage; delayMs?: number }
+  | { kind: 'text'; text: string; usage?: FakeUsage; delayMs?: number; stopReason?: Anthropic.StopReason }
   | { kind: 'tool_use'; name: string; input: Record<string, unknown>; id?: string; text?: string; usage?: FakeUsage; delayMs?: number }
   // several tool_use blocks in one reply:
   | { kind: 'tool_uses'; calls: FakeToolCall[]; usage?: FakeUsage; delayMs?: number }
   | { kind: 'error'; status: number; type?: string; message?: string; retryAfterSeconds?: number; delayMs?: number }
-  | { kind: 'hang' }; // never answers; the connection stays open until the client aborts (or close())
+  | { kind: 'hang' } // never answers; the connection stays open until the client aborts (or close())
+  // a message with no content blocks (the real API sends these, e.g. after a tool result it has nothing to add):
+  | { kind: 'empty'; usage?: FakeUsage; stopReason?: Anthropic.StopReason }
+  // any body with any status (a proxy's HTML page, a truncated JSON, …):
+  | { kind: 'raw'; status?: number; body: string; contentType?: string }
+  // a valid message whose text makes the body `bytes` long; `chunked` sends it without a content-length:
+  | { kind: 'oversized'; bytes: number; chunked?: boolean }
+  // a 200 whose body never ends (chunks until the client goes away):
+  | { kind: 'endless' };
 
 /** The parsed JSON body as the SDK sends it (raw requests are not validated). */
 export type MessagesRequestBody = Anthropic.MessageCreateParams;
 
 export interface RecordedRequest {
+  /** The request with cache_control markers taken out (what tests compare content against). */
   body: MessagesRequestBody;
+  /** The request exactly as sent, cache_control included. */
+  raw: MessagesRequestBody;
   headers: Record<string, string | string[] | undefined>;
   /** True if the client closed the connection before we answered. */
   aborted: boolean;
@@ -40,12 +59,18 @@ export interface FakeMessagesApi {
   enqueue(...replies: FakeReply[]): void;
   setHandler(handler: (req: RecordedRequest) => FakeReply | Promise<FakeReply>): void;
   setLatency(ms: number): void;
+  /** The context window in tokens (default 200,000). */
+  setContextWindow(tokens: number): void;
+  /** Prompt caching on (default) or off (cache_control ignored, as Ollama does). */
+  setCaching(on: boolean): void;
+  /** The fake's token count of a request, as it checks it against the window. */
+  countTokens(body: MessagesRequestBody): number;
   waitForRequests(n: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   reset(): void;
   close(): Promise<void>;
 }
 
-type ContentReply = Extract<FakeReply, { kind: 'text' | 'tool_use' | 'tool_uses' }>;
+type ContentReply = Extract<FakeReply, { kind: 'text' | 'tool_use' | 'tool_uses' | 'empty' }>;
 type Block = Anthropic.TextBlock | Anthropic.ToolUseBlock;
 type StreamEvent = Anthropic.RawMessageStreamEvent | { type: 'ping' };
 
@@ -74,28 +99,31 @@ function toolBlock(call: FakeToolCall): Anthropic.ToolUseBlock {
   return { type: 'tool_use', id: call.id ?? nextId('toolu'), name: call.name, input: call.input, caller: { type: 'direct' } };
 }
 
-function buildMessage(model: string, reply: ContentReply): Anthropic.Message {
+function buildMessage(model: string, reply: ContentReply, estimated: Record<string, unknown> | null): Anthropic.Message {
   const content: Block[] = [];
   const text = reply.kind === 'text' ? reply.text : reply.kind === 'tool_use' ? reply.text : undefined;
   if (text !== undefined) content.push({ type: 'text', text, citations: null });
   if (reply.kind === 'tool_use') content.push(toolBlock(reply));
   if (reply.kind === 'tool_uses') content.push(...reply.calls.map(toolBlock));
-  const { input_tokens, output_tokens } = reply.usage ?? DEFAULT_USAGE;
+  const output = Math.max(1, Math.ceil(JSON.stringify(content).length / FAKE_CHARS_PER_TOKEN));
+  const usage = (reply.usage ?? (estimated ? { ...estimated, output_tokens: output } : DEFAULT_USAGE)) as Record<string, unknown>;
+  const stopReason = 'stopReason' in reply && reply.stopReason ? reply.stopReason : null;
   return {
     id: nextId('msg'),
     type: 'message',
     role: 'assistant',
     model,
     content,
-    stop_reason: content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn',
+    stop_reason: stopReason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn'),
     stop_sequence: null,
     stop_details: null,
     container: null,
     diagnostics: null,
     usage: {
-      input_tokens, output_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null,
+      cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null,
       server_tool_use: null, service_tier: 'standard', inference_geo: null, output_tokens_details: null, speed: null,
-    },
+      ...usage,
+    } as unknown as Anthropic.Usage,
   };
 }
 
@@ -129,7 +157,8 @@ function sseBody(message: Anthropic.Message): string {
       delta: { stop_reason, stop_sequence, stop_details: null, container: null },
       usage: {
         input_tokens: usage.input_tokens, output_tokens: usage.output_tokens, server_tool_use: null,
-        cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens_details: null,
+        cache_creation_input_tokens: usage.cache_creation_input_tokens, cache_read_input_tokens: usage.cache_read_input_tokens,
+        output_tokens_details: null,
       },
     },
     { type: 'message_stop' },
@@ -150,14 +179,46 @@ function sendError(res: ServerResponse, status: number, type?: string, message?:
   send(res, status, JSON.stringify(body), headers);
 }
 
+/** A copy of the request without its cache_control markers (only when it has any). */
+function withoutCacheControl(body: MessagesRequestBody): MessagesRequestBody {
+  const raw = JSON.stringify(body);
+  if (!raw.includes('"cache_control"')) return body;
+  return JSON.parse(raw, (key, value: unknown) => (key === 'cache_control' ? undefined : value)) as MessagesRequestBody;
+}
+
+/** Writes chunks until the client closes the connection, a little at a time so the fake itself stays small. */
+function endless(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  res.write('{"type":"message","content":[{"type":"text","text":"');
+  const more = (): void => {
+    while (!res.destroyed && res.write(chunk));
+    if (!res.destroyed) res.once('drain', more);
+  };
+  res.once('close', () => res.removeAllListeners('drain'));
+  more();
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const parts: Buffer[] = [];
   for await (const part of req) parts.push(part as Buffer);
   return Buffer.concat(parts).toString('utf8');
 }
 
-export async function startFakeMessagesApi(options: { port?: number } = {}): Promise<FakeMessagesApi> {
+export interface FakeOptions {
+  port?: number;
+  contextWindow?: number;
+  caching?: boolean;
+  /** Bill every request by the token estimate, not 10 in / 5 out (those with cache_control always are). */
+  estimateUsage?: boolean;
+  now?: () => number;
+}
+
+export async function startFakeMessagesApi(options: FakeOptions = {}): Promise<FakeMessagesApi> {
   const requests: RecordedRequest[] = [];
+  let contextWindow = options.contextWindow ?? 200_000;
+  let caching = options.caching ?? true;
+  const cache = new FakePromptCache(options.now ?? Date.now);
   const queue: FakeReply[] = [];
   const waiters = new Set<() => void>();
   let handler: ((req: RecordedRequest) => FakeReply | Promise<FakeReply>) | undefined;
@@ -181,7 +242,14 @@ export async function startFakeMessagesApi(options: { port?: number } = {}): Pro
     } catch {
       return sendError(res, 400, 'invalid_request_error', 'Request body is not valid JSON');
     }
-    const record: RecordedRequest = { body, headers: req.headers, aborted: false };
+    const blocks = Array.isArray(body.messages) ? blocksOf(body) : [];
+    const refused = refusal(body, contextWindow, blocks);
+    if (refused) return sendError(res, 400, 'invalid_request_error', refused);
+    const breakpoints = blocks.some((b) => b.ttl !== null);
+    let estimated: Record<string, unknown> | null = null;
+    if (breakpoints && caching) estimated = { ...cache.usage(blocks) };
+    else if (breakpoints || options.estimateUsage) estimated = { input_tokens: blocks.reduce((n, b) => n + b.tokens, 0) };
+    const record: RecordedRequest = { body: withoutCacheControl(body), raw: body, headers: req.headers, aborted: false };
     res.on('close', () => {
       if (!res.writableEnded && !closing) record.aborted = true;
     });
@@ -195,13 +263,24 @@ export async function startFakeMessagesApi(options: { port?: number } = {}): Pro
       return sendError(res, 500, 'api_error', `fake handler threw: ${String(err)}`);
     }
     if (reply.kind === 'hang') return;
-    const delay = latencyMs + (reply.delayMs ?? 0);
+    const delay = latencyMs + ('delayMs' in reply ? reply.delayMs ?? 0 : 0);
     if (delay > 0) await sleep(delay);
     if (res.destroyed) return;
     if (reply.kind === 'error') {
       return sendError(res, reply.status, reply.type, reply.message, reply.retryAfterSeconds);
     }
-    const message = buildMessage(body.model, reply);
+    if (reply.kind === 'raw') return send(res, reply.status ?? 200, reply.body, { 'content-type': reply.contentType ?? 'application/json' });
+    if (reply.kind === 'endless') return endless(res);
+    if (reply.kind === 'oversized') {
+      const message = buildMessage(body.model, { kind: 'text', text: '' }, null);
+      const empty = JSON.stringify(message);
+      const text = 'x'.repeat(Math.max(0, reply.bytes - empty.length));
+      const json = JSON.stringify({ ...message, content: [{ type: 'text', text, citations: null }] });
+      if (!reply.chunked) return send(res, 200, json, { 'content-type': 'application/json' });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(json);
+    }
+    const message = buildMessage(body.model, reply, estimated);
     if (body.stream) {
       send(res, 200, sseBody(message), { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     } else {
@@ -226,6 +305,9 @@ export async function startFakeMessagesApi(options: { port?: number } = {}): Pro
     enqueue: (...replies) => void queue.push(...replies),
     setHandler: (h) => void (handler = h),
     setLatency: (ms) => void (latencyMs = ms),
+    setContextWindow: (tokens) => void (contextWindow = tokens),
+    setCaching: (on) => void (caching = on),
+    countTokens: (body) => blocksOf(body).reduce((n, b) => n + b.tokens, 0),
     waitForRequests(n, timeoutMs = 5_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
@@ -247,6 +329,7 @@ export async function startFakeMessagesApi(options: { port?: number } = {}): Pro
       requests.length = 0;
       handler = undefined;
       latencyMs = 0;
+      cache.clear();
     },
     close() {
       closing = true;
