@@ -21,7 +21,7 @@ export const spawnChild: ClientTool = {
         model: { type: 'string', description: 'Model for the child (default: yours)' },
         tools: { type: 'array', items: { type: 'string' } },
         budget: {
-          type: 'object', description: 'Tighter token/runtime limits for the child (default: yours)',
+          type: 'object', description: 'Tighter token/runtime limits for the child (default: yours; your max_cost_usd is inherited as it is)',
           properties: { max_total_tokens: positive, max_tokens_per_hour: positive, max_runtime_seconds: positive },
         },
         max_children: { ...limit, description: 'Default: yours' },
