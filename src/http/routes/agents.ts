@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ByteWriter } from '../../domain/byte-writer.js';
@@ -6,7 +7,8 @@ import {
   agentNodeSchema, guidanceBodySchema, messageBodySchema, restartBodySchema,
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
 } from '../../domain/schemas.js';
-import { agentPath } from '../agent-paths.js';
+import { agentPath, unknownActionMessage } from '../agent-paths.js';
+import { sendError } from '../errors.js';
 import { check, visibleRoots } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
@@ -61,11 +63,25 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
   app.post('/agents', { config: { access: 'tree:operate' }, schema: { tags, summary: 'Spawn a root agent (an unscoped key)', body: spawnBodySchema, response: created } },
     async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(null, req.body, actorOf(req))));
 
-  app.get('/agents/:path', { config: read, schema: { tags, summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
+  /**
+   * `POST /agents/r/resum` names no action, so it routes as a spawn under `r/resum`: when `r` exists and `r/resum`
+   * does not, the 404 names the actions (before the body is validated, so it is not a 400 about `spec`).
+   */
+  const explainMissing = (req: FastifyRequest<{ Params: { path: string } }>, reply: FastifyReply, done: () => void) => {
+    const path = agentPath(req.params.path);
+    const slash = path.lastIndexOf('/');
+    if (slash === -1 || runtime.tree.find(path) || !runtime.tree.find(path.slice(0, slash))) return done();
+    const message = unknownActionMessage(req.method, path);
+    if (message === null) return done();
+    void sendError(reply, 404, message);
+  };
+
+  app.get('/agents/:path', { config: read, preValidation: explainMissing, schema: { tags, summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
     async (req, reply) => sendRaw(reply, renderNode(runtime.get(agentPath(req.params.path)), runtime.clock(), req.query.depth)));
 
   app.post('/agents/:path', {
     config: operate,
+    preValidation: explainMissing,
     schema: { tags, summary: 'Spawn a child under the agent at path', params: pathParams, body: spawnBodySchema, response: created },
   }, async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(agentPath(req.params.path), req.body, actorOf(req))));
 
