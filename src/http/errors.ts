@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type DomainErrorCode } from '../domain/errors.js';
+import { errorMessages } from './logging.js';
 import { describeIssue } from './validation-message.js';
 
 /** Domain error codes → HTTP status: the one place that knows. */
@@ -40,6 +41,7 @@ export function errorBody(statusCode: number, message: string): ErrorBody {
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
 export function sendError(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
+  errorMessages.set(reply, message);
   if (statusCode === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(QUEUE_FULL_RETRY_AFTER_SECONDS));
   return reply.code(statusCode).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(statusCode, message)));
 }
