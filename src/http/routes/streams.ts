@@ -83,7 +83,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
 
   app.get('/agents/:path/observe', {
     config: streamConfig,
-    schema: { tags, summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, headers: streamHeaders, response: sse },
+    schema: { tags, operationId: 'observeAgent', summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
@@ -99,7 +99,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
 
   app.get('/agents/:path/log', {
     config: streamConfig,
-    schema: { tags, summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
+    schema: { tags, operationId: 'agentLog', summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
