@@ -1,12 +1,15 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentNodeJson } from '../../src/domain/schemas.js';
 import { spawnAgent, startTestDaemon, useTestDaemon } from '../support/daemon.js';
 import { buildCli, runCli, startCli } from './run-cli.js';
 
-// The CLI runs from dist/ as `npx auton` does (bin/auton.js); this builds it when src/ changed since (as npm start does).
+// The CLI runs from dist/ as `npx auton` does (bin/auton.js); this builds it when src/ changed since (as npm start
+// does). One test file only builds, so no two test processes write dist/ at once.
 beforeAll(buildCli, 180_000);
 
 const ctx = useTestDaemon({ shared: true, purgeAfterEach: true });
@@ -162,5 +165,21 @@ describe('auton with API keys', () => {
     expect(without.stderr).toMatch(/^auton: .+\n$/);
     expect(await runCli(['ls'], { url: keyed.d.url, env: { AUTON_API_KEY: KEY } })).toMatchObject({ code: 0 });
     expect(await runCli(['ls', '--api-key', KEY], { url: keyed.d.url })).toMatchObject({ code: 0 });
+  });
+});
+
+describe('the daemon, started as npm start does', () => {
+  const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+  it('a second daemon on a busy port says so in one line and exits non-zero, without a stack trace', async () => {
+    const port = new URL(ctx.d.url).port;
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [MAIN], {
+        env: { ...process.env, AUTON_PORT: port, AUTON_HOST: '127.0.0.1', AUTON_DB: join(dir, 'second.db'), AUTON_API_KEYS: '', ANTHROPIC_API_KEY: '' },
+      }, (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? null : 0, stdout, stderr }));
+    });
+    expect(result.stderr).toBe(`auton: port ${port} is already in use (another daemon?); set AUTON_PORT\n`);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
   });
 });
