@@ -28,6 +28,7 @@ const configSchema = z.object({
   AUTON_OVERSIGHT_INTERVAL_MS: intFrom(100, 86_400_000).default(30_000),
   AUTON_DB: z.string().min(1).default('./data/auton.db'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
   AUTON_MAX_TURN_STEPS: intFrom(1, 1000).default(25),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { ScopeQuotas } from './domain/scope-quota.js';
 import { EventBus } from './events/bus.js';
+import { lifecycleLog } from './events/lifecycle-log.js';
 import { buildApp, type AutonApp } from './http/app.js';
 import { AutonMetrics } from './http/metrics.js';
 import { SseClients } from './http/sse-clients.js';
@@ -51,6 +52,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   });
   const restored = restoreTree(runtime, store.load());
   bus.addSink((event) => store.appendEvent(event));
+  if (options.logger) bus.addSink(lifecycleLog(options.logger));
   const sseClients = new SseClients(config.AUTON_MAX_SSE_PER_KEY);
   const metrics = new AutonMetrics({ agents: () => runtime.tree.all(), sseClients });
   bus.addSink((event) => metrics.observeEvent(event));

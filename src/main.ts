@@ -1,6 +1,7 @@
-import { ConfigError, isLoopback, loadConfig } from './config.js';
-import { startDaemon } from './daemon.js';
-import { createLogger } from './http/logging.js';
+import { createServer } from 'node:net';
+import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
+import { startDaemon, type Daemon } from './daemon.js';
+import { createLogger, terminalLoggerOptions } from './http/logging.js';
 
 /** Start-up: config → daemon → listen; signals and shutdown. */
 let config;
@@ -14,8 +15,34 @@ try {
 // The keys are kept hashed in memory; the plain text need not outlive start-up (child processes, diagnostics).
 delete process.env.AUTON_API_KEYS;
 
-const logger = createLogger(config.LOG_LEVEL);
-const daemon = await startDaemon(config, { logger });
+const logger = createLogger(config.LOG_LEVEL, terminalLoggerOptions(config.LOG_FORMAT, process.stdout.isTTY === true, Boolean(process.env.NO_COLOR)));
+
+/** A port another process holds is one line and a non-zero exit, not a stack trace. */
+function cannotListen(error: unknown, cfg: Config): never {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') process.stderr.write(`auton: port ${cfg.AUTON_PORT} is already in use (another daemon?); set AUTON_PORT\n`);
+  else if (code === 'EACCES') process.stderr.write(`auton: no permission to listen on port ${cfg.AUTON_PORT}; set AUTON_PORT above 1023\n`);
+  else if (code === 'EADDRNOTAVAIL') process.stderr.write(`auton: AUTON_HOST=${cfg.AUTON_HOST} is not an address of this machine\n`);
+  else throw error;
+  process.exit(3);
+}
+
+/** Tried before the store is opened, so a second daemon fails at once, without reading the first one's database. */
+async function checkPort(cfg: Config): Promise<void> {
+  if (cfg.AUTON_PORT === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer().once('error', reject);
+    probe.listen({ host: cfg.AUTON_HOST, port: cfg.AUTON_PORT, exclusive: true }, () => probe.close(() => resolve()));
+  }).catch((error: unknown) => cannotListen(error, cfg));
+}
+
+await checkPort(config);
+let daemon: Daemon;
+try {
+  daemon = await startDaemon(config, { logger });
+} catch (error) {
+  cannotListen(error, config);
+}
 const keys = config.AUTON_API_KEYS;
 logger.info({
   url: daemon.url, docs: `${daemon.url}/docs`, agents: daemon.runtime.tree.size, db: config.AUTON_DB,

@@ -12,7 +12,7 @@ export const agentIdSchema = z
   .refine((id) => !(ACTION_WORDS as readonly string[]).includes(id), {
     message: `an id cannot be an action word (${ACTION_WORDS.join(', ')})`,
   })
-  .meta({ description: 'Agent id, unique among its siblings', example: 'researcher' });
+  .meta({ description: 'Agent id, unique among its siblings', example: 'hello-agent' });
 
 export const SUSPEND_REASONS = [
   'budget_exceeded', 'drift_detected', 'loop_detected', 'depth_exceeded', 'manual', 'execution_error',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import {
   jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider,
@@ -14,7 +14,8 @@ import { guard } from './auth/guard.js';
 import type { AppContext } from './context.js';
 import { handleError, handleFrameworkError, sendError } from './errors.js';
 import { jsonBodies } from './json-body.js';
-import { openApiInfo } from './openapi.js';
+import { requestLines } from './logging.js';
+import { finishDocument, openApiInfo } from './openapi.js';
 import { agentRoutes } from './routes/agents.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { consoleRoutes } from './routes/console.js';
@@ -46,6 +47,7 @@ const ZOD_COMPILERS = {
 export async function buildApp(ctx: AppContext, options: AppOptions) {
   const app = Fastify({
     loggerInstance: options.logger || undefined,
+    logController: new LogController({ disableRequestLogging: true }), // one line a request instead (requestLines)
     bodyLimit: LIMITS.bodyMaxBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: LIMITS.pathMaxLength * 3 },
     rewriteUrl: (req) => rewriteAgentUrl(req.url ?? '/'),
@@ -62,6 +64,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, `no route ${req.method} ${req.url}`));
   await app.register(jsonBodies);
+  await app.register(requestLines);
 
   const keys = ctx.config.AUTON_API_KEYS.length > 0 ? new KeyRing(ctx.config.AUTON_API_KEYS) : null;
   // Callback-style hooks: no promise per request on the hot path.
@@ -79,7 +82,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
       security: keys ? [{ apiKey: [] }] : [],
     },
     transform: jsonSchemaTransform,
-    transformObject: (doc) => markOptionalBodies(jsonSchemaTransformObject(doc)),
+    transformObject: (doc) => finishDocument(markOptionalBodies(jsonSchemaTransformObject(doc)), keys !== null),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 

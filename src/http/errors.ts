@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type DomainErrorCode } from '../domain/errors.js';
+import { errorMessages } from './logging.js';
+import { describeIssue } from './validation-message.js';
 
 /** Domain error codes → HTTP status: the one place that knows. */
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
@@ -39,6 +41,7 @@ export function errorBody(statusCode: number, message: string): ErrorBody {
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
 export function sendError(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
+  errorMessages.set(reply, message);
   if (statusCode === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(QUEUE_FULL_RETRY_AFTER_SECONDS));
   return reply.code(statusCode).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(statusCode, message)));
 }
@@ -54,11 +57,11 @@ export function handleError(error: FastifyError | DomainError, request: FastifyR
   if (error instanceof DomainError) return sendError(reply, STATUS_BY_CODE[error.code], error.message);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request';
-    const details = error.validation.map((v) => {
-      const field = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
-      return `${where}${field ? `.${field}` : ''}: ${v.message}`;
-    });
-    return sendError(reply, 400, details.join('; '));
+    return sendError(reply, 400, error.validation.map((v) => describeIssue(v, where)).join('; '));
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const type = request.headers['content-type']?.split(';')[0]?.trim();
+    return sendError(reply, 415, `send the body as JSON, with Content-Type: application/json${type ? ` (this request said ${type.slice(0, 100)})` : ''}`);
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status === 500) {

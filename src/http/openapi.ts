@@ -1,3 +1,4 @@
+import { LIMITS } from '../domain/limits.js';
 import { z } from 'zod';
 
 /** The `:path` of every agent route (the URL rewrite turns nested paths into one `%2F`-joined segment). */
@@ -27,3 +28,100 @@ export const openApiInfo = {
     'supervision. Paths may be written with `/` or `%2F` between segments.',
   version: '0.1.0',
 };
+
+/** What the success answer of each operation is (the document would otherwise say "Default Response"). */
+const SUCCESS: Record<string, string> = {
+  listAgents: 'The roots (a scoped key: its agent), each with its children nested to ?depth, and how many roots there are',
+  spawnRootAgent: 'The new agent, already running',
+  getAgent: 'The agent with its subtree (to ?depth)',
+  spawnChildAgent: 'The new child, already running',
+  terminateAgent: 'The agent, now dead (with ?purge=true also gone from the tree)',
+  guideAgent: 'The agent; the guidance is queued for its next model call',
+  suspendAgent: 'The agent, now suspended',
+  resumeAgent: 'The agent, running again',
+  messageAgent: 'The message is in the agent\'s inbox',
+  restartAgent: 'The agent, restarting from its latest checkpoint',
+  checkpointAgent: 'The new checkpoint',
+  listCheckpoints: "The agent's checkpoints, oldest first",
+  forkAgent: 'The new sibling, running from the checkpoint',
+  observeAgent: 'An event stream (see the operation description for the event types)',
+  agentLog: 'An event stream (see the operation description for the event types)',
+  runOversight: 'The findings of this pass (suspensions already applied)',
+  liveness: 'The process is up',
+  readiness: 'The daemon takes requests',
+  metrics: 'Prometheus text exposition format',
+};
+
+/** The events the two streams send: `event:` names with what their JSON `data:` holds. */
+const STREAM_EVENTS =
+  'Server-sent events: each frame has `id:` (a number; send it back as `Last-Event-ID` to resume), `event:` (the type) ' +
+  'and `data:` (JSON: `{type, path, timestamp, id, ...}`). Types: `health` (first frame of /observe: the health ' +
+  'fields, path and state; no id), `heartbeat` (every AUTON_HEARTBEAT_MS: path, state, health, events; no id), ' +
+  '`reset` (a Last-Event-ID that cannot be resumed: re-read the tree), `spawned`, `state_change` (from, to), ' +
+  '`suspended` (reason, detail), `resumed`, `restarted`, `terminated`, `purged`, `forked`, `checkpoint`, ' +
+  '`correction`, `correction_delivered`, `message`, `model_call` (model, stop_reason, tokens, text), `tool_call`, ' +
+  '`tool_result`, `oversight`, `assessment`, `judge_error`, `supervision`, `step_limit`, `schedule_tick`, ' +
+  '`schedule_skipped`.';
+
+/** A spawn that works on a fresh daemon (and does not take the README's `researcher`). */
+const SPAWN_EXAMPLE = { id: 'hello-agent', spec: { goal: 'Summarise the three most recent posts on the Node.js blog' } };
+const CHILD_EXAMPLE = { id: 'hello-child', spec: { goal: 'Check the summary for mistakes' } };
+
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+const errorAnswer = (description: string) => ({ description, content: { 'application/json': { schema: ERROR_REF } } });
+const EXTRA_ERRORS = {
+  413: errorAnswer(`The body is larger than ${LIMITS.bodyMaxBytes} bytes`),
+  414: errorAnswer(`The URL (the agent path) is longer than ${LIMITS.pathMaxLength} characters`),
+  415: errorAnswer('The body is not JSON: send it with Content-Type: application/json'),
+  429: errorAnswer('The key\'s request rate is used up (AUTON_RATE_LIMIT_PER_MINUTE), or the inbox is full; retry after the retry-after header'),
+};
+/** Operations anyone may call: no key, no rate limit. */
+const PUBLIC = new Set(['liveness', 'readiness']);
+const STREAMS = new Set(['observeAgent', 'agentLog']);
+
+interface Answer { description?: string; content?: Record<string, unknown> }
+interface Operation { operationId?: string; description?: string; requestBody?: { content?: Record<string, { schema?: unknown; example?: unknown }> }; responses?: Record<string, Answer>; security?: unknown }
+
+/**
+ * Finishes the generated document for client generators: a described answer for every status, the statuses every
+ * request may get (413/414/415/429) where they apply, the streams as `text/event-stream`, the bearer scheme on every
+ * operation that takes a key (optional when the daemon runs without keys), and examples that work on a fresh daemon.
+ */
+export function finishDocument<T>(doc: T, keysRequired: boolean): T {
+  const paths = (doc as { paths?: Record<string, Record<string, Operation>> }).paths ?? {};
+  for (const [url, operations] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(operations)) {
+      const id = op.operationId ?? '';
+      const responses = (op.responses ??= {});
+      for (const [status, answer] of Object.entries(responses)) {
+        if (answer.description === 'Default Response' || answer.description === undefined) {
+          answer.description = status.startsWith('2') ? (SUCCESS[id] ?? 'Success') : 'Error';
+        }
+      }
+      if (STREAMS.has(id)) {
+        op.description = STREAM_EVENTS;
+        responses['200'] = { description: SUCCESS[id]!, content: { 'text/event-stream': { schema: { type: 'string' } } } };
+      }
+      if (id === 'metrics') responses['200'] = { description: SUCCESS.metrics!, content: { 'text/plain': { schema: { type: 'string' } } } };
+      if (PUBLIC.has(id)) {
+        op.security = [];
+        continue;
+      }
+      op.security = keysRequired ? [{ apiKey: [] }] : [{ apiKey: [] }, {}];
+      responses['401'] ??= errorAnswer('API keys are configured and the request carries none of them (Authorization: Bearer <key>)');
+      responses['429'] = EXTRA_ERRORS[429];
+      if (url.includes('{path}')) responses['414'] = EXTRA_ERRORS[414];
+      if (op.requestBody) {
+        responses['413'] = EXTRA_ERRORS[413];
+        responses['415'] = EXTRA_ERRORS[415];
+      }
+      const json = op.requestBody?.content?.['application/json'];
+      if (json && method === 'post' && (id === 'spawnRootAgent' || id === 'spawnChildAgent')) {
+        json.example = id === 'spawnRootAgent' ? SPAWN_EXAMPLE : CHILD_EXAMPLE;
+        const idProperty = (json.schema as { properties?: { id?: { example?: unknown } } } | undefined)?.properties?.id;
+        if (idProperty) idProperty.example = json.example === SPAWN_EXAMPLE ? SPAWN_EXAMPLE.id : CHILD_EXAMPLE.id;
+      }
+    }
+  }
+  return doc;
+}

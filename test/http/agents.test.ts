@@ -62,7 +62,7 @@ describe('POST /agents (spawn a root)', () => {
     for (const [id, words] of cases) {
       const res = await ctx.http.post<ErrorBody>('/agents', { id, spec: { goal: 'g' } });
       expect(res.status, id).toBe(400);
-      expect(res.body.message, id).toContain('body.id');
+      expect(res.body.message, id).toMatch(/^id: /);
       expect(res.body.message, id).toContain(words);
     }
     expect((await ctx.http.get<Tree>('/agents')).body.total).toBe(0);
@@ -79,7 +79,7 @@ describe('POST /agents (spawn a root)', () => {
   it('refuses a body without a spec goal with a 400', async () => {
     const res = await ctx.http.post<ErrorBody>('/agents', { id: 'r', spec: {} });
     expect(res.status).toBe(400);
-    expect(res.body.message).toContain('body.spec.goal');
+    expect(res.body.message).toBe('spec.goal is required');
   });
 });
 
@@ -217,7 +217,7 @@ describe('GET /agents and /agents/{path}', () => {
     for (const query of ['depth=-1', 'depth=abc', 'depth=65', 'limit=0', 'offset=-1']) {
       const res = await ctx.http.get<ErrorBody>(`/agents?${query}`);
       expect(res.status, query).toBe(400);
-      expect(res.body.message).toContain(`querystring.${query.split('=')[0]}`);
+      expect(res.body.message).toContain(`query parameter ${query.split('=')[0]} `);
     }
   });
 });
@@ -303,7 +303,7 @@ describe('PATCH /agents/{path} (correct)', () => {
     for (const body of [{}, { guidance: '' }, { guidance: '   ' }, { guidance: 5 }]) {
       const res = await ctx.http.patch<ErrorBody>('/agents/r', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(res.body.message).toContain('body.guidance');
+      expect(res.body.message).toMatch(/^guidance (is required|must )/);
     }
   });
 

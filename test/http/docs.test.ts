@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 
-interface Operation { requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema }> }; parameters?: Array<{ in: string; name: string }> }
+interface Operation {
+  operationId?: string; description?: string; security?: Array<Record<string, string[]>>;
+  requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema; example?: unknown }> };
+  parameters?: Array<{ in: string; name: string }>;
+  responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
+}
 interface JsonSchema { type?: string; properties?: Record<string, JsonSchema>; required?: string[]; enum?: string[] }
 interface OpenApi { openapi: string; paths: Record<string, Record<string, Operation>> }
 
@@ -77,5 +82,56 @@ describe('the API documentation', () => {
   it('lists the suspend reasons in the suspend body', () => {
     expect(bodySchema('/agents/{path}/suspend', 'post')?.properties?.reason?.enum)
       .toEqual(['budget_exceeded', 'drift_detected', 'loop_detected', 'depth_exceeded', 'manual', 'execution_error']);
+  });
+
+  const operations = () => Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+
+  it('gives every operation a unique operationId and every answer a description (never "Default Response")', () => {
+    const ids = operations().map(({ op }) => op.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id)), JSON.stringify(ids)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { path, method, op } of operations()) {
+      for (const [status, answer] of Object.entries(op.responses)) {
+        expect(answer.description, `${method} ${path} ${status}`).toMatch(/\w/);
+        expect(answer.description, `${method} ${path} ${status}`).not.toBe('Default Response');
+      }
+    }
+  });
+
+  it('declares the streams as text/event-stream and names their event types', () => {
+    for (const path of ['/agents/{path}/observe', '/agents/{path}/log']) {
+      const op = doc.paths[path]!.get!;
+      expect(Object.keys(op.responses['200']!.content ?? {})).toEqual(['text/event-stream']);
+      for (const type of ['health', 'heartbeat', 'state_change', 'model_call', 'suspended', 'reset']) expect(op.description).toContain(`\`${type}\``);
+    }
+  });
+
+  it('applies the bearer scheme to every operation that takes a key, and none to the probes', () => {
+    for (const { path, method, op } of operations()) {
+      if (path === '/healthz' || path === '/readyz') expect(op.security, path).toEqual([]);
+      else expect(op.security, `${method} ${path}`).toEqual([{ apiKey: [] }, {}]); // keys are off on this daemon
+    }
+  });
+
+  it('lists the statuses a request can get: 413 and 415 with a body, 414 with a path, 429 past the rate, 503 not ready', () => {
+    for (const { path, method, op } of operations()) {
+      const statuses = Object.keys(op.responses);
+      if (path === '/healthz') continue;
+      if (path === '/readyz') {
+        expect(statuses).toContain('503');
+        continue;
+      }
+      expect(statuses, `${method} ${path}`).toContain('429');
+      if (op.requestBody) expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['400', '413', '415']));
+      if (path.includes('{path}')) expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['404', '414']));
+    }
+  });
+
+  it('gives a spawn example that works on a fresh daemon and is not the README\'s researcher', async () => {
+    const example = doc.paths['/agents']!.post!.requestBody!.content['application/json']!.example as { id: string };
+    expect(example.id).not.toBe('researcher');
+    const res = await api(d.url).post('/agents', example);
+    expect(res.status).toBe(201);
+    expect(JSON.stringify(doc)).not.toContain('"researcher"');
   });
 });

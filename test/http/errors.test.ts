@@ -24,7 +24,7 @@ describe('errors are JSON with statusCode, error and message', () => {
 
   it.each(['[1, 2]', '"researcher"', '42', 'true'])('answers the non-object body %s with a 400', async (text) => {
     for (const [method, path] of [['POST', '/agents'], ['POST', '/agents/r/suspend'], ['POST', '/agents/r/message'], ['PATCH', '/agents/r'], ['POST', '/agents/r/fork']] as const) {
-      expectError(await ctx.http.raw(method, path, text), 400, /^body: .*expected object/);
+      expectError(await ctx.http.raw(method, path, text), 400, /^the body must be a JSON object \(got an? (array|string|number|boolean)\)$/);
     }
   });
 
@@ -36,7 +36,8 @@ describe('errors are JSON with statusCode, error and message', () => {
     ['policy.budget.max_runtime_seconds', { id: 'x', spec: { goal: 'g' }, policy: { budget: { max_runtime_seconds: 0 } } }],
     ['spec.tools', { id: 'x', spec: { goal: 'g', tools: 'web_search' } }],
   ])('answers a wrong value of %s with a 400 naming the field', async (field, body) => {
-    expectError(await ctx.http.post('/agents', body), 400, `body.${field}`);
+    const res = await ctx.http.post('/agents', body);
+    expectError(res, 400, new RegExp(`^${field.replaceAll('.', '\\.')} must `));
   });
 
   it.each([
@@ -44,7 +45,7 @@ describe('errors are JSON with statusCode, error and message', () => {
     ['goals', { id: 'x', spec: { goal: 'g', goals: ['a'] } }],
     ['max_child', { id: 'x', spec: { goal: 'g' }, policy: { max_child: 3 } }],
   ])('answers the unknown field %s with a 400 naming it', async (field, body) => {
-    expectError(await ctx.http.post('/agents', body), 400, new RegExp(`Unrecognized key.*${field}`));
+    expectError(await ctx.http.post('/agents', body), 400, new RegExp(`^unknown field "(spec\\.|policy\\.)?${field}"$`));
   });
 
   it('answers an unknown field of an action body with a 400', async () => {
@@ -52,12 +53,34 @@ describe('errors are JSON with statusCode, error and message', () => {
     expectError(await ctx.http.post('/agents/r/resume', { guidence: 'x' }), 400, /guidence/);
   });
 
-  it('answers a form or XML body (curl -d without a content type) with a 415', async () => {
+  it('answers a form or XML body (curl -d without a content type) with a 415 that says to send JSON', async () => {
     for (const type of ['application/x-www-form-urlencoded', 'application/xml']) {
       const res = await fetch(`${ctx.d.url}/agents`, { method: 'POST', headers: { 'content-type': type }, body: 'spawn please' });
       expect(res.status).toBe(415);
-      expect((await res.json()) as ErrorBody).toMatchObject({ statusCode: 415 });
+      const body = (await res.json()) as ErrorBody;
+      expect(body.statusCode).toBe(415);
+      expect(body.message).toBe(`send the body as JSON, with Content-Type: application/json (this request said ${type})`);
     }
+  });
+
+  it('names a missing required field in plain words', async () => {
+    expectError(await ctx.http.post('/agents', { id: 'x', spec: {} }), 400, /^spec\.goal is required$/);
+    expectError(await ctx.http.post('/agents', { id: 'x' }), 400, /^spec is required$/);
+    expectError(await ctx.http.post('/agents', { id: 'x', spec: { goal: ' ' } }), 400, /^spec\.goal must not be empty$/);
+    expectError(await ctx.http.post('/agents/r/message', { content: 5 }), 400, /^content must be a string \(got a number\)$/);
+    expectError(await ctx.http.post('/agents', { id: 'x', spec: { goal: 'g' }, policy: { restart: 'sometimes' } }), 400,
+      /^policy\.restart must be one of never, on_failure, always$/);
+    expectError(await ctx.http.get('/agents?depth=deep'), 400, /^query parameter depth must be a number \(got not a number\)$/);
+  });
+
+  it.each([
+    ['POST', '/agents/r/resum', /^agent r\/resum not found, and "resum" is not an action \(did you mean resume\?\); POST \/agents\/r\/… takes checkpoint, fork, message, restart, resume, suspend$/],
+    ['POST', '/agents/r/frobnicate', /^agent r\/frobnicate not found, and "frobnicate" is not an action; POST .* takes checkpoint, fork, message, restart, resume, suspend$/],
+    ['GET', '/agents/r/observ', /did you mean observe\?\); GET \/agents\/r\/… takes checkpoints, log, observe$/],
+  ] as const)('answers the unknown action %s %s with a 404 naming the known ones', async (method, path, message) => {
+    expectError(method === 'GET' ? await ctx.http.get(path) : await ctx.http.post(path), 404, message);
+    // With a valid spawn body too: a typo never spawns.
+    if (method === 'POST') expectError(await ctx.http.post(path, { id: 'x', spec: { goal: 'g' } }), 404, message);
   });
 
   it('answers a body over the size limit with a 413', async () => {

@@ -44,7 +44,7 @@ describe('POST /agents/{path}/suspend', () => {
   it('answers 400 naming body.reason for an unknown reason, and leaves the agent running', async () => {
     const res = await ctx.http.post<ErrorBody>('/agents/r/suspend', { reason: 'bored' });
     expect(res.status).toBe(400);
-    expect(res.body.message).toContain('body.reason');
+    expect(res.body.message).toMatch(/^reason must be one of /);
     expect((await ctx.http.get<AgentNodeJson>('/agents/r')).body.state).not.toBe('suspended');
   });
 
@@ -111,7 +111,7 @@ describe('POST /agents/{path}/message', () => {
     for (const body of [{}, { content: '' }, { content: 42 }, { content: 'x', colour: 'red' }]) {
       const res = await ctx.http.post<ErrorBody>('/agents/r/message', body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(res.body.message).toMatch(/^body/);
+      expect(res.body.message).toMatch(/^(content|the body|unknown field)/);
     }
   });
 

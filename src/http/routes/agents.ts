@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ByteWriter } from '../../domain/byte-writer.js';
@@ -6,8 +7,9 @@ import {
   agentNodeSchema, guidanceBodySchema, messageBodySchema, restartBodySchema,
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
 } from '../../domain/schemas.js';
-import { agentPath } from '../agent-paths.js';
-import { checkPurge, visibleRoots } from '../auth/access.js';
+import { agentPath, unknownActionMessage } from '../agent-paths.js';
+import { sendError } from '../errors.js';
+import { check, checkPurge, visibleRoots } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses, pathParams } from '../openapi.js';
@@ -34,7 +36,7 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
   app.get('/agents', {
     config: { access: 'key' },
     schema: {
-      tags, summary: 'The whole tree (roots with their children nested)', querystring: listQuery,
+      tags, operationId: 'listAgents', summary: 'The whole tree (roots with their children nested)', querystring: listQuery,
       response: { 200: z.object({ agents: z.array(agentNodeSchema), total: z.number() }), ...errorResponses },
     },
   }, async (req, reply) => {
@@ -58,21 +60,35 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
     return sendBytes(reply, out.finish());
   });
 
-  app.post('/agents', { config: { access: 'tree:operate' }, schema: { tags, summary: 'Spawn a root agent (an unscoped key)', body: spawnBodySchema, response: created } },
+  app.post('/agents', { config: { access: 'tree:operate' }, schema: { tags, operationId: 'spawnRootAgent', summary: 'Spawn a root agent (an unscoped key)', body: spawnBodySchema, response: created } },
     async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(null, req.body, actorOf(req))));
 
-  app.get('/agents/:path', { config: read, schema: { tags, summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
+  /**
+   * `POST /agents/r/resum` names no action, so it routes as a spawn under `r/resum`: when `r` exists and `r/resum`
+   * does not, the 404 names the actions (before the body is validated, so it is not a 400 about `spec`).
+   */
+  const explainMissing = (req: FastifyRequest<{ Params: { path: string } }>, reply: FastifyReply, done: () => void) => {
+    const path = agentPath(req.params.path);
+    const slash = path.lastIndexOf('/');
+    if (slash === -1 || runtime.tree.find(path) || !runtime.tree.find(path.slice(0, slash))) return done();
+    const message = unknownActionMessage(req.method, path);
+    if (message === null) return done();
+    void sendError(reply, 404, message);
+  };
+
+  app.get('/agents/:path', { config: read, preValidation: explainMissing, schema: { tags, operationId: 'getAgent', summary: 'The subtree at a path', params: pathParams, querystring: depthQuery, response: node } },
     async (req, reply) => sendRaw(reply, renderNode(runtime.get(agentPath(req.params.path)), runtime.clock(), req.query.depth)));
 
   app.post('/agents/:path', {
     config: operate,
-    schema: { tags, summary: 'Spawn a child under the agent at path', params: pathParams, body: spawnBodySchema, response: created },
+    preValidation: explainMissing,
+    schema: { tags, operationId: 'spawnChildAgent', summary: 'Spawn a child under the agent at path', params: pathParams, body: spawnBodySchema, response: created },
   }, async (req, reply) => sendNode(reply, runtime, 201, runtime.spawn(agentPath(req.params.path), req.body, actorOf(req))));
 
   app.delete('/agents/:path', {
     config: operate,
     schema: {
-      tags, summary: 'Terminate the agent and its descendants (children first)', params: pathParams,
+      tags, operationId: 'terminateAgent', summary: 'Terminate the agent and its descendants (children first)', params: pathParams,
       querystring: z.object({
         purge: z.enum(['true', 'false']).optional().meta({ description: 'Also remove the subtree from the tree' }),
         reason: z.string().max(1000).optional(),
@@ -88,12 +104,12 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
 
   app.patch('/agents/:path', {
     config: operate,
-    schema: { tags, summary: 'Correct: queue guidance for the next model call', params: pathParams, body: guidanceBodySchema, response: node },
+    schema: { tags, operationId: 'guideAgent', summary: 'Correct: queue guidance for the next model call', params: pathParams, body: guidanceBodySchema, response: node },
   }, async (req, reply) => sendNode(reply, runtime, 200, runtime.guide(agentPath(req.params.path), req.body.guidance, actorOf(req, req.body.reason))));
 
   app.post('/agents/:path/suspend', {
     config: operate,
-    schema: { tags, summary: 'Suspend with a typed reason (default manual)', params: pathParams, body: suspendBodySchema.nullish(), response: node },
+    schema: { tags, operationId: 'suspendAgent', summary: 'Suspend with a typed reason (default manual)', params: pathParams, body: suspendBodySchema.nullish(), response: node },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     return sendNode(reply, runtime, 200, runtime.suspend(path, req.body?.reason ?? 'manual', req.body?.detail, actorOf(req)));
@@ -101,13 +117,13 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
 
   app.post('/agents/:path/resume', {
     config: operate,
-    schema: { tags, summary: 'Resume a suspended agent, optionally with guidance', params: pathParams, body: resumeBodySchema.nullish(), response: node },
+    schema: { tags, operationId: 'resumeAgent', summary: 'Resume a suspended agent, optionally with guidance', params: pathParams, body: resumeBodySchema.nullish(), response: node },
   }, async (req, reply) => sendNode(reply, runtime, 200, runtime.resume(agentPath(req.params.path), req.body?.guidance, actorOf(req))));
 
   app.post('/agents/:path/message', {
     config: operate,
     schema: {
-      tags, summary: 'Send a message; it wakes an idle agent', params: pathParams, body: messageBodySchema,
+      tags, operationId: 'messageAgent', summary: 'Send a message; it wakes an idle agent', params: pathParams, body: messageBodySchema,
       response: { 200: z.object({ status: z.literal('delivered'), path: z.string() }), ...errorResponses },
     },
   }, async (req, reply) => {
@@ -117,7 +133,7 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
 
   app.post('/agents/:path/restart', {
     config: operate,
-    schema: { tags, summary: 'Restart from the latest checkpoint (counts against max_restarts)', params: pathParams, body: restartBodySchema.nullish(), response: node },
+    schema: { tags, operationId: 'restartAgent', summary: 'Restart from the latest checkpoint (counts against max_restarts)', params: pathParams, body: restartBodySchema.nullish(), response: node },
   }, async (req, reply) => sendNode(reply, runtime, 200, runtime.restart(agentPath(req.params.path), actorOf(req, req.body?.reason))));
 };
 

@@ -25,17 +25,17 @@ export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asyn
 
   app.post('/agents/:path/checkpoint', {
     config: { access: 'agent:operate' },
-    schema: { tags, summary: 'Save a snapshot of the conversation and state', params: pathParams, body: checkpointBodySchema.nullish(), response: { 201: checkpointSummary, ...errorResponses } },
+    schema: { tags, operationId: 'checkpointAgent', summary: 'Save a snapshot of the conversation and state', params: pathParams, body: checkpointBodySchema.nullish(), response: { 201: checkpointSummary, ...errorResponses } },
   }, async (req, reply) => sendJson(reply, runtime, 201, summary(runtime.checkpoint(agentPath(req.params.path), req.body?.label, actorOf(req)))));
 
   app.get('/agents/:path/checkpoints', {
     config: { access: 'agent:read' },
-    schema: { tags, summary: "The agent's checkpoints, oldest first", params: pathParams, response: { 200: z.object({ checkpoints: z.array(checkpointSummary) }), ...errorResponses } },
+    schema: { tags, operationId: 'listCheckpoints', summary: "The agent's checkpoints, oldest first", params: pathParams, response: { 200: z.object({ checkpoints: z.array(checkpointSummary) }), ...errorResponses } },
   }, async (req, reply) => sendJson(reply, runtime, 200, { checkpoints: runtime.checkpoints(agentPath(req.params.path)).map(summary) }));
 
   app.post('/agents/:path/fork', {
     config: { access: 'agent:operate' },
-    schema: { tags, summary: 'Start a new sibling from the latest (or a named) checkpoint', params: pathParams, body: forkBodySchema.nullish(), response: { 201: agentNodeSchema, ...errorResponses } },
+    schema: { tags, operationId: 'forkAgent', summary: 'Start a new sibling from the latest (or a named) checkpoint', params: pathParams, body: forkBodySchema.nullish(), response: { 201: agentNodeSchema, ...errorResponses } },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     refuse(checkFork(principalOf(req), path));

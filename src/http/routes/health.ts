@@ -12,13 +12,13 @@ const probe = { access: 'public', rateLimit: false } as const;
 export const healthRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
   app.get('/healthz', {
     config: probe,
-    schema: { tags, summary: 'Liveness (no key needed)', response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: { tags, operationId: 'liveness', summary: 'Liveness (no key needed)', response: { 200: z.object({ status: z.literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
     config: probe,
     schema: {
-      tags, summary: 'Readiness: the store answers and the daemon is not shutting down (no key needed)',
+      tags, operationId: 'readiness', summary: 'Readiness: the store answers and the daemon is not shutting down (no key needed)',
       response: { 200: z.object({ status: z.literal('ready') }), 503: errorSchema },
     },
   }, async (_req, reply) => {

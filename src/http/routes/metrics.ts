@@ -8,7 +8,7 @@ import type { AppContext } from '../context.js';
 export const metricsRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
   app.get('/metrics', {
     config: { access: 'tree:read' },
-    schema: { tags: ['operations'], summary: 'Prometheus metrics: agents by state, model calls and tokens, oversight, restarts, SSE clients, request latency' },
+    schema: { tags: ['operations'], operationId: 'metrics', summary: 'Prometheus metrics: agents by state, model calls and tokens, oversight, restarts, SSE clients, request latency' },
   }, async (_req, reply) => {
     const text = await ctx.metrics.registry.metrics();
     return reply.type(ctx.metrics.registry.contentType).send(text);

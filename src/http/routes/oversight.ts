@@ -13,7 +13,7 @@ export const oversightRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async
   app.post('/oversight/check', {
     config: { access: 'tree:operate' },
     schema: {
-      tags: ['oversight'], summary: 'Run every oversight check on every agent now (an unscoped operator key)',
+      tags: ['oversight'], operationId: 'runOversight', summary: 'Run every oversight check on every agent now (an unscoped operator key)',
       response: { 200: z.object({ events: z.array(finding) }), ...errorResponses },
     },
   }, async (_req, reply) => sendJson(reply, ctx.runtime, 200, { events: ctx.oversight.runPass() }));

@@ -87,7 +87,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
 
   app.get('/agents/:path/observe', {
     config: streamConfig,
-    schema: { tags, summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, headers: streamHeaders, response: sse },
+    schema: { tags, operationId: 'observeAgent', summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
@@ -103,7 +103,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
 
   app.get('/agents/:path/log', {
     config: streamConfig,
-    schema: { tags, summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
+    schema: { tags, operationId: 'agentLog', summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
