@@ -34,6 +34,8 @@ const configSchema = z.object({
   AUTON_INSECURE: z.enum(['0', '1']).default('0').transform((v) => v === '1'),
   AUTON_RATE_LIMIT_PER_MINUTE: intFrom(0, 100_000_000).default(6_000),
   AUTON_MAX_SSE_PER_KEY: intFrom(1, 100_000).default(100),
+  // Several daemons on one PostgreSQL (README, "Several daemons"): a subtree's lease lasts this long unrenewed.
+  AUTON_LEASE_TTL_MS: intFrom(3_000, 600_000).default(15_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
