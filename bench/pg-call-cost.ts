@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { describeLoad, describeMachine } from './machine.js';
+import { serverCpuUs } from './pg-server-cpu.js';
 
 /**
  * `npx tsx bench/pg-call-cost.ts [calls]`: what one model call of an agent costs PostgreSQL, for the projection in
@@ -21,20 +20,6 @@ const text = (chars: number) => randomBytes(Math.ceil((chars * 3) / 4)).toString
 const AGENT_JSON = JSON.stringify({ spec: { goal: text(600) }, health: { tokens: 123_456, calls: 42, rate: [1, 2, 3] }, notes: text(1_200) });
 const TURN_JSON = JSON.stringify({ role: 'assistant', content: [{ type: 'text', text: text(1_900) }] });
 const EVENT_JSON = JSON.stringify({ type: 'model_call', detail: text(240) });
-
-function serverCpuUs(dataDir: string): number {
-  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(entry) === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    else if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return (ticks / 100) * 1e6; // USER_HZ
-}
 
 const server = await startPostgres({ durable: true });
 try {

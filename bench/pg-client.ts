@@ -1,10 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import postgres from 'postgres';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { describeLoad, describeMachine } from './machine.js';
+import { serverCpuUs } from './pg-server-cpu.js';
 
 /**
  * `npx tsx bench/pg-client.ts [rows]`: the two PostgreSQL clients (`pg`, `postgres`) on the write shapes a store
@@ -117,23 +116,6 @@ async function shapeGroup(d: Driver, fence: boolean): Promise<{ latencies: numbe
   };
   await Promise.all(Array.from({ length: WRITERS }, writer));
   return { latencies, commits };
-}
-
-/** CPU of the server's processes (postmaster, its children, and children it has reaped), in µs. */
-function serverCpuUs(dataDir: string): number {
-  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const hz = 100; // USER_HZ on Linux
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
-    const pid = Number(entry), ppid = Number(f[1]);
-    if (pid === postmaster) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    else if (ppid === postmaster) ticks += Number(f[11]) + Number(f[12]);
-  }
-  return (ticks / hz) * 1e6;
 }
 
 /** Each figure's median over the rounds (figures of different rounds may mix: each is a median on its own). */

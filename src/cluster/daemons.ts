@@ -1,3 +1,4 @@
+import { ts } from './leases.js';
 import type { Sql } from './pg/db.js';
 
 /**
@@ -15,8 +16,6 @@ export interface DaemonInfo {
   /** Active agents it drives; placement puts new roots where this is least. */
   load: number;
 }
-
-const ts = (ms: number) => new Date(ms).toISOString();
 
 /** Adds this daemon, or brings back a row of the same id (a restart with a fixed id) as fresh and not draining. */
 export async function registerDaemon(sql: Sql, d: { id: string; address: string; load?: number }, nowMs: number): Promise<void> {

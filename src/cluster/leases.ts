@@ -24,7 +24,8 @@ export class LeaseLostError extends Error {
   }
 }
 
-const ts = (ms: number) => new Date(ms).toISOString();
+/** A time of the caller's clock as a timestamptz parameter. */
+export const ts = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Takes `root` when it is free (never leased, released) or expired, with the epoch one above the last; null when
