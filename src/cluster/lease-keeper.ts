@@ -1,5 +1,5 @@
 import { heartbeat } from './daemons.js';
-import { acquireLease, releaseLease, renewLeases, type Lease } from './leases.js';
+import { acquireLease, claimExpiredLeases, releaseLease, renewLeases, type Lease } from './leases.js';
 import type { Sql } from './pg/db.js';
 
 /** Why a lease stopped being ours: another daemon holds it now, we could not renew it in time, or we gave it up. */
@@ -65,6 +65,13 @@ export class LeaseKeeper {
     const lease = await acquireLease(this.o.sql, root, this.o.daemonId, this.o.clock(), this.o.ttlMs);
     if (lease) this.held.set(root, lease);
     return lease;
+  }
+
+  /** Failover: adopts up to `limit` roots whose owners stopped renewing (or released them); renewed from now on. */
+  async claimExpired(limit: number): Promise<Lease[]> {
+    const leases = await claimExpiredLeases(this.o.sql, this.o.daemonId, this.o.clock(), this.o.ttlMs, limit);
+    for (const lease of leases) this.held.set(lease.root, lease);
+    return leases;
   }
 
   /** Hands `root` over at once (it is free for any daemon as soon as this resolves). */

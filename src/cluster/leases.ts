@@ -45,6 +45,26 @@ export async function acquireLease(sql: Sql, root: string, owner: string, nowMs:
 }
 
 /**
+ * Failover: takes up to `limit` roots whose leases have expired or were released (released first, then the oldest
+ * expiry), each at its next epoch. Rows another daemon is claiming or writing under right now are skipped, not
+ * waited for (SKIP LOCKED), so daemons scanning together split the orphans between them instead of queueing.
+ */
+export async function claimExpiredLeases(sql: Sql, owner: string, nowMs: number, ttlMs: number, limit: number): Promise<Lease[]> {
+  const { rows } = await sql.query<{ root_path: string; epoch: string }>(
+    `WITH orphan AS (
+       SELECT root_path FROM subtree_leases WHERE lease_until <= $2
+        ORDER BY lease_until, root_path LIMIT $4 FOR UPDATE SKIP LOCKED
+     )
+     UPDATE subtree_leases l SET owner = $1, epoch = l.epoch + 1, lease_until = $3
+       FROM orphan WHERE l.root_path = orphan.root_path
+     RETURNING l.root_path, l.epoch`,
+    [owner, ts(nowMs), ts(nowMs + ttlMs), limit],
+  );
+  return rows.map((r) => ({ root: r.root_path, owner, epoch: Number(r.epoch), untilMs: nowMs + ttlMs }))
+    .sort((a, b) => a.root.localeCompare(b.root));
+}
+
+/**
  * Extends every lease in `leases` (one daemon's) in one statement. Conditional on owner and epoch: a lease that
  * moved on is not renewed. Returns the roots still held, with their new expiry; the others are lost.
  */

@@ -124,6 +124,22 @@ describeWithPostgres('the lease keeper: renewal loop on PostgreSQL with fake tim
     }
   });
 
+  it('adopts the roots of a daemon that stopped renewing, at the next epoch, and keeps them renewed', async () => {
+    const [z1, z2] = [nextRoot(), nextRoot()];
+    await acquireLease(db, z1, 'Z', Date.now(), TTL);
+    await acquireLease(db, z2, 'Z', Date.now(), TTL);
+    const c = keeper(db, 'C');
+    expect(await c.claimExpired(100)).toEqual([]); // Z's leases are live
+    await vi.advanceTimersByTimeAsync(TTL); // Z died: nobody renews
+    const adopted = await c.claimExpired(100);
+    expect(adopted.filter((l) => l.root === z1 || l.root === z2)).toMatchObject([{ root: z1, epoch: 2 }, { root: z2, epoch: 2 }]);
+    c.start();
+    for (let i = 0; i < 6; i++) await advance(c, c.renewEveryMs);
+    expect(await otherTakes(z1)).toBeNull();
+    expect(c.holds(z2)?.epoch).toBe(2);
+    expect(losses).toEqual([]);
+  });
+
   it('drain hands every lease over at once and stops renewing', async () => {
     const a = keeper();
     const [r1, r2] = [nextRoot(), nextRoot()];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heartbeat, listDaemons, placeRoot, registerDaemon, removeDaemon, setDraining } from '../../src/cluster/daemons.js';
-import { acquireLease, fence, LeaseLostError, listLeases, releaseLease, renewLeases, type Lease } from '../../src/cluster/leases.js';
+import { acquireLease, claimExpiredLeases, fence, LeaseLostError, listLeases, releaseLease, renewLeases, type Lease } from '../../src/cluster/leases.js';
 import { createDb, type Db } from '../../src/cluster/pg/db.js';
 import { migrate } from '../../src/cluster/pg/migrate.js';
 import { describeWithPostgres } from '../support/postgres.js';
@@ -120,6 +120,29 @@ describeWithPostgres('subtree leases and daemons on PostgreSQL', (pg) => {
       // … and completes only after the write committed.
       expect(await takeover).toMatchObject({ lease: { epoch: 2, owner: 'B' }, afterCommit: true });
       expect(await notes(r)).toEqual(['in flight']);
+    });
+    it('failover: daemons scanning for orphaned roots together split them, each root once, at the next epoch', async () => {
+      const url = await pg().createDatabase(); // a database of its own: no expired leases left by the tests above
+      const own = createDb(url);
+      const peer = createDb(url);
+      try {
+        await migrate(own);
+        const dead = ['/o1', '/o2', '/o3', '/o4', '/o5', '/o6'];
+        for (const r of dead) await acquireLease(own, r, 'dead', T0, TTL);
+        await acquireLease(own, '/alive', 'live', T0 + TTL, TTL);
+        const released = (await acquireLease(own, '/handed-over', 'drained', T0 + TTL, TTL))!;
+        await releaseLease(own, released);
+        const at = T0 + TTL;
+        expect(await claimExpiredLeases(own, 'A', at - 1, TTL, 10)).toEqual([{ root: '/handed-over', owner: 'A', epoch: 2, untilMs: at - 1 + TTL }]);
+        await releaseLease(own, { root: '/handed-over', owner: 'A', epoch: 2, untilMs: 0 });
+        const [gotA, gotB] = await Promise.all([claimExpiredLeases(own, 'A', at, TTL, 4), claimExpiredLeases(peer, 'B', at, TTL, 4)]);
+        const claimed = [...gotA, ...gotB].map((l) => l.root).sort();
+        expect(claimed).toEqual(['/handed-over', ...dead].sort());
+        expect([...gotA, ...gotB].every((l) => l.epoch === (l.root === '/handed-over' ? 3 : 2))).toBe(true);
+        expect(await claimExpiredLeases(own, 'C', at, TTL, 10)).toEqual([]);
+      } finally {
+        await Promise.all([own.close(), peer.close()]);
+      }
     });
   });
 
