@@ -74,18 +74,20 @@ export class LeaseKeeper {
     return leases;
   }
 
-  /** Hands `root` over at once (it is free for any daemon as soon as this resolves). */
+  /**
+   * Hands `root` over at once (it is free for any daemon as soon as this resolves). Queued behind a renewal under
+   * way: run beside it, the renewal's UPDATE could land after the release's and hold the root for another TTL.
+   */
   async release(root: string): Promise<void> {
     const lease = this.held.get(root);
     if (!lease) return;
     this.held.delete(root);
-    await releaseLease(this.o.sql, lease);
+    await this.serialised(() => releaseLease(this.o.sql, lease));
   }
 
   /** SIGTERM: stop renewing and hand every lease over at once. */
   async drain(): Promise<void> {
     this.stop();
-    await this.inFlight;
     await Promise.all(this.leases().map((l) => this.release(l.root)));
   }
 
@@ -102,15 +104,21 @@ export class LeaseKeeper {
     this.timer = undefined;
   }
 
-  /** Resolves when the renewal under way (if any) has finished: for tests driving fake timers. */
+  /** Resolves when the renewal or release under way (if any) has finished: for tests driving fake timers. */
   settled(): Promise<void> {
     return this.inFlight;
   }
 
   /** One renewal of every lease and the heartbeat; the loop calls it, tests may too. */
   renewNow(): Promise<void> {
-    this.inFlight = this.inFlight.then(() => this.renew());
-    return this.inFlight;
+    return this.serialised(() => this.renew());
+  }
+
+  /** Runs `work` after whatever this keeper is already doing on the database: renewals and releases never overlap. */
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.inFlight.then(work);
+    this.inFlight = result.then(() => undefined, () => undefined);
+    return result;
   }
 
   private schedule(): void {

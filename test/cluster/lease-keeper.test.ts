@@ -140,6 +140,22 @@ describeWithPostgres('the lease keeper: renewal loop on PostgreSQL with fake tim
     expect(losses).toEqual([]);
   });
 
+  it('a release during a renewal still hands the root over at once (the renewal cannot extend it again)', async () => {
+    const a = keeper();
+    const r = nextRoot();
+    await a.claim(r);
+    a.start();
+    for (let round = 0; round < 5; round++) {
+      await vi.advanceTimersByTimeAsync(a.renewEveryMs); // a renewal starts and is still on the wire …
+      await a.release(r); // … when the root is released
+      expect(await otherTakes(r)).toMatchObject({ owner: 'B' });
+      await a.settled();
+      await vi.advanceTimersByTimeAsync(TTL);
+      expect(await a.claim(r)).not.toBeNull();
+    }
+    expect(losses).toEqual([]);
+  });
+
   it('drain hands every lease over at once and stops renewing', async () => {
     const a = keeper();
     const [r1, r2] = [nextRoot(), nextRoot()];

@@ -6,7 +6,7 @@ export { PASSWORD_ROLE, postgresInstalled, startPostgres, type TestPostgres } fr
 /**
  * `describe` for tests that need PostgreSQL: one server for the suite, started before its first test. Call it
  * once per file (nest plain `describe`s inside) so a file costs one server start, about a second. Without the
- * binaries the tests are skipped with one line saying how many and how to install them; with `CI=true` they fail
+ * binaries the tests are skipped with one line saying why and how to install them; with `CI=true` they fail
  * instead, so CI never passes by skipping.
  */
 export function describeWithPostgres(name: string, body: (pg: () => TestPostgres) => void): void {
