@@ -47,6 +47,8 @@ const configSchema = z.object({
   AUTON_MODEL_MAX_REPLY_BYTES: intFrom(1_024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   AUTON_PRICES_FILE: z.string().min(1).optional(),
   AUTON_MODEL_WINDOWS_FILE: z.string().min(1).optional(),
+  // Several daemons on one PostgreSQL (README, "Several daemons"): a subtree's lease lasts this long unrenewed.
+  AUTON_LEASE_TTL_MS: intFrom(3_000, 600_000).default(15_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
