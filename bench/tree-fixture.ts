@@ -19,7 +19,7 @@ export const LEAF = 'root-0/c-0/g-0/l-0';
 export const OBSERVED = 'root-0';
 
 /** Store options as src/daemon.ts sets them. */
-const STORE_OPTIONS = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000, turnsLoadedAtStart: 200 };
+const STORE_OPTIONS = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000 };
 
 export async function buildTreeDb(file: string): Promise<{ agents: number; events: number }> {
   const store = new SqliteStore(file, STORE_OPTIONS);

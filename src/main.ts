@@ -1,6 +1,7 @@
 import { ConfigError, isLoopback, loadConfig } from './config.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './http/logging.js';
+import { StoreLockedError } from './store/lock.js';
 
 /** Start-up: config → daemon → listen; signals and shutdown. */
 let config;
@@ -15,7 +16,14 @@ try {
 delete process.env.AUTON_API_KEYS;
 
 const logger = createLogger(config.LOG_LEVEL);
-const daemon = await startDaemon(config, { logger });
+let daemon;
+try {
+  daemon = await startDaemon(config, { logger });
+} catch (error) {
+  if (!(error instanceof StoreLockedError)) throw error;
+  process.stderr.write(`auton: ${error.message}\n`);
+  process.exit(2);
+}
 const keys = config.AUTON_API_KEYS;
 logger.info({
   url: daemon.url, docs: `${daemon.url}/docs`, agents: daemon.runtime.tree.size, db: config.AUTON_DB,

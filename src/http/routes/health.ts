@@ -23,7 +23,9 @@ export const healthRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     },
   }, async (_req, reply) => {
     if (!ctx.isAccepting()) return sendError(reply, 503, 'shutting down');
-    if (!ctx.runtime.store.isHealthy()) return sendError(reply, 503, 'the store is not answering');
+    // Comes back by itself: the store retries a failed commit on a timer until it is on disk.
+    const problem = ctx.runtime.store.problem();
+    if (problem !== null) return sendError(reply, 503, `the store cannot write: ${problem}`);
     return { status: 'ready' as const };
   });
 };
