@@ -137,12 +137,16 @@ export class SqliteStore implements Store {
     return Promise.resolve([...this.reads.checkpoints(path)]);
   }
 
-  checkpointContext(checkpoint: Checkpoint): Promise<HistoryRow[]> {
-    return Promise.resolve(this.reads.checkpointContext(checkpoint));
+  /** Read from disk once what is queued is written (a checkpoint taken in this turn refers to queued rows). */
+  async checkpointContext(checkpoint: Checkpoint): Promise<HistoryRow[]> {
+    await this.flush();
+    return this.reads.checkpointContext(checkpoint);
   }
 
-  history(path: string, page: HistoryPage): Promise<HistoryRow[]> {
-    return Promise.resolve(this.reads.history(path, page));
+  /** What is on disk, after the queued rows when they can be written (a page may miss the turn being written). */
+  async history(path: string, page: HistoryPage): Promise<HistoryRow[]> {
+    await this.flush().catch(() => {});
+    return this.reads.history(path, page);
   }
 
   eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): Promise<AgentEvent[] | 'gone'> {

@@ -42,7 +42,7 @@ describe('restart policies, with every model call failing', () => {
     await eventually(() => node('r')).toMatchObject({ state: 'suspended', suspend_reason: 'execution_error', restart_count: 0 });
     expect((await node('r')).error_message).toContain('500');
     expect(d.fake.requests).toHaveLength(1);
-    expect(supervisionEvents('r')).toEqual([expect.objectContaining({ kind: 'suspend', path: 'r' })]);
+    expect(await supervisionEvents('r')).toEqual([expect.objectContaining({ kind: 'suspend', path: 'r' })]);
   });
 
   it('restart on_failure: restarted up to max_restarts, then suspended with execution_error', async () => {
@@ -103,7 +103,7 @@ describe("the parent's supervision strategy", () => {
     const tree = await node('p');
     expect(tree.children.every((c) => c.state === 'running')).toBe(true);
     expect(tree.restart_count).toBe(0);
-    expect(supervisionEvents('p/b')).toEqual([expect.objectContaining({ kind: 'restart', cause: 'one_for_all: sibling p/a failed' })]);
+    expect(await supervisionEvents('p/b')).toEqual([expect.objectContaining({ kind: 'restart', cause: 'one_for_all: sibling p/a failed' })]);
     // each restarted sibling called the model again
     await d.fake.waitForRequests(7, WAIT_MS);
     expect(d.fake.requests.slice(4).map(caller).sort()).toEqual(['p/a', 'p/b', 'p/c']);
@@ -127,7 +127,7 @@ describe("the parent's supervision strategy", () => {
     const p = await node('p');
     expect(p).toMatchObject({ state: 'running', restart_count: 1 });
     expect((await node('p/a')).error_message).toContain('escalated to p');
-    expect(supervisionEvents('p')).toEqual([expect.objectContaining({ kind: 'restart', cause: expect.stringContaining('child p/a failed') })]);
+    expect(await supervisionEvents('p')).toEqual([expect.objectContaining({ kind: 'restart', cause: expect.stringContaining('child p/a failed') })]);
   });
 
   it('escalate to a parent with restart never suspends the parent too', async () => {

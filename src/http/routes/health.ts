@@ -24,8 +24,11 @@ export const healthRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
   }, async (_req, reply) => {
     if (!ctx.isAccepting()) return sendError(reply, 503, 'shutting down');
     // Comes back by itself: the store retries a failed commit on a timer until it is on disk.
-    const problem = ctx.runtime.store.problem();
-    if (problem !== null) return sendError(reply, 503, `the store cannot write: ${problem}`);
+    const { store } = ctx.runtime;
+    if (!store.isHealthy()) {
+      const problem = store.problem();
+      return sendError(reply, 503, problem === null ? 'the store is not answering' : `the store cannot write: ${problem}`);
+    }
     return { status: 'ready' as const };
   });
 };
