@@ -61,7 +61,8 @@ export async function startDaemonProcess(env: Record<string, string>, options: {
 
 /** Sets the process's file-size limit (RLIMIT_FSIZE): 0 makes every write that extends a file fail, as a full disk. */
 export function setFileSizeLimit(pid: number, bytes: number | 'unlimited'): void {
-  execFileSync('prlimit', [`--pid=${pid}`, `--fsize=${bytes}`]);
+  // The soft limit only: raising a hard limit again would need CAP_SYS_RESOURCE.
+  execFileSync('prlimit', [`--pid=${pid}`, `--fsize=${bytes}:unlimited`]);
 }
 
 export async function killHard(daemon: DaemonProcess): Promise<void> {
