@@ -14,6 +14,7 @@ import { nodeFigure, treeFigures } from './scenarios/reads.js';
 import { runnerFigure } from './scenarios/runner.js';
 import { spawnFigure } from './scenarios/spawn.js';
 import { startupFigure } from './scenarios/startup.js';
+import { historyStartupFigure, inboxCostFigure } from './scenarios/store.js';
 import { renderTable, type Row } from './table.js';
 import { buildTreeDb } from './tree-fixture.js';
 
@@ -84,6 +85,16 @@ try {
     add(['7', '7b'], await runnerFigure(base));
   }
 
+  if (wants('9')) {
+    log('9: a 1 MiB message to a full inbox');
+    add(['9'], await inboxCostFigure(base));
+  }
+
+  if (wants('10')) {
+    log('10: start-up with 300 turns per agent');
+    add(['10'], await historyStartupFigure(base));
+  }
+
   if (wants('6', '5')) {
     log('6: memory (and 5 in process)');
     const memory = await memoryFigures(base);
@@ -95,7 +106,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '10'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);
