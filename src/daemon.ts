@@ -89,7 +89,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   scheduler.start();
   for (const agent of restored.active) {
     if (agent.state === 'spawning') supervisor.resumeBackoff(agent); // was waiting out a restart back-off
-    else runner.activate(agent);
+    else if (agent.contextLoaded) runner.activate(agent); // an idle agent with nothing waiting rests until woken
   }
 
   const address = app.server.address();

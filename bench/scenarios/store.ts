@@ -89,7 +89,12 @@ async function invalidContexts(db: string): Promise<number> {
   const store = new SqliteStore(db, { eventsRetained: 1_000_000, eventsLoadedAtStart: 10 });
   try {
     const { agents } = await store.load();
-    return agents.filter((a) => !validContext(a.conversation.map(parseTurn))).length;
+    let invalid = 0;
+    for (const agent of agents) {
+      const rows = agent.contextLoaded ? agent.conversation : (await store.agentContext(agent)).map((r) => r.json);
+      if (rows.length === 0 || !validContext(rows.map(parseTurn))) invalid++;
+    }
+    return invalid;
   } finally {
     store.close();
   }

@@ -37,6 +37,11 @@ export interface AgentRecord {
   conversation: TurnJson[];
   /** The history row (seq) of each context turn, parallel to `conversation`; not stored, rebuilt at load. */
   contextSeqs: number[];
+  /**
+   * False while an agent restored from the store has not had its context read back: at start only the agents
+   * with work to do are read, the rest when first woken (start-up stays proportional to the agents, not turns).
+   */
+  contextLoaded: boolean;
   /** How many history rows the agent has (the next row's seq); rows are appended, never rewritten shorter. */
   historyLength: number;
   /** The seq of the first ordinary turn of the context (turns from here on, summaries aside, are the context). */
@@ -138,6 +143,7 @@ export function newAgentRecord(args: {
     inboxNextSeq: 0,
     conversation: [],
     contextSeqs: [],
+    contextLoaded: true,
     historyLength: 0,
     contextFromSeq: 0,
     contextSummarySeq: null,

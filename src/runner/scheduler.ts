@@ -64,6 +64,6 @@ export class Scheduler {
       return;
     }
     this.runtime.emit(agent, 'schedule_tick', {});
-    this.runtime.driver.wake(agent);
+    this.runtime.wake(agent);
   }
 }

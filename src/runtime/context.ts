@@ -51,8 +51,16 @@ export class ContextKeeper {
     agent.contextFromSeq = keptSeqs[0] ?? agent.historyLength;
   }
 
+  /** Puts a context read back from the store into memory (rows already stored). */
+  load(agent: AgentRecord, rows: readonly HistoryRow[]): void {
+    agent.conversation = rows.map((r) => r.json);
+    agent.contextSeqs = rows.map((r) => r.seq);
+    agent.contextLoaded = true;
+  }
+
   /** Starts the context afresh from rows of a checkpoint (restart, fork): appended as new rows, nothing deleted. */
   replaceWith(agent: AgentRecord, rows: readonly HistoryRow[]): void {
+    agent.contextLoaded = true;
     agent.conversation = [];
     agent.contextSeqs = [];
     agent.contextSummarySeq = null;

@@ -69,6 +69,28 @@ export class Runtime {
     this.store.assertWritable();
   }
 
+  /** Starts the agent's loop, once its context is in memory (an agent restored idle reads it when first woken). */
+  activate(agent: AgentRecord): void {
+    if (agent.contextLoaded) this.driver.activate(agent);
+    else this.loadContextThen(agent, () => this.driver.activate(agent));
+  }
+
+  /** Wakes the agent's loop (new messages, guidance, a schedule), once its context is in memory. */
+  wake(agent: AgentRecord): void {
+    if (agent.contextLoaded) this.driver.wake(agent);
+    else this.loadContextThen(agent, () => this.driver.wake(agent));
+  }
+
+  private loadContextThen(agent: AgentRecord, then: () => void): void {
+    this.store.agentContext(agent).then((rows) => {
+      if (this.tree.find(agent.path) !== agent) return; // purged meanwhile
+      if (!agent.contextLoaded) this.context.load(agent, rows); // a restart meanwhile set a new context
+      then();
+    }, (error: unknown) => {
+      this.emit(agent, 'context_unavailable', { detail: error instanceof Error ? error.message : String(error) });
+    });
+  }
+
   /** Moves an agent to a new state (legal per the table, or a conflict), records and saves it. */
   move(agent: AgentRecord, to: AgentState, data: Record<string, unknown> = {}): void {
     const from = transition(agent, to);
@@ -102,7 +124,7 @@ export class Runtime {
     }
     this.emit(agent, 'spawned', { spec, policy, ...(agent.forkedFrom ? { forked_from: agent.forkedFrom } : {}), ...actorData(actor) });
     this.move(agent, 'running');
-    this.driver.activate(agent);
+    this.activate(agent);
     return agent;
   }
 
@@ -138,7 +160,7 @@ export class Runtime {
     // During a restart back-off (`spawning`) the guidance simply waits for the agent to start.
     if (agent.state !== 'correcting' && agent.state !== 'spawning') this.move(agent, 'correcting');
     this.emit(agent, 'correction', { guidance: text, ...actorData(actor) });
-    this.driver.wake(agent);
+    this.wake(agent);
     return agent;
   }
 
@@ -153,7 +175,7 @@ export class Runtime {
     if (from) item.from = from;
     this.enqueue(agent, item);
     this.emit(agent, 'message', { content: body.content, channel: body.channel ?? null, kind: body.kind ?? null, from: from ?? null, ...actorData(actor) });
-    if (isActive(agent.state) && agent.state !== 'spawning') this.driver.wake(agent);
+    if (isActive(agent.state) && agent.state !== 'spawning') this.wake(agent);
     return agent;
   }
 
@@ -180,7 +202,7 @@ export class Runtime {
     agent.recentToolCalls = [];
     this.move(agent, 'running', actorData(actor));
     this.emit(agent, 'resumed', { guidance: guidance ?? null, ...actorData(actor) });
-    this.driver.activate(agent);
+    this.activate(agent);
     return agent;
   }
 
@@ -287,7 +309,7 @@ export class Runtime {
     if (agent.state !== 'spawning' || this.tree.find(agent.path) !== agent) return; // suspended or killed meanwhile
     agent.restartAtMs = null;
     this.move(agent, 'running', data);
-    this.driver.activate(agent);
+    this.activate(agent);
   }
 
   /** Starts at once an agent whose restart waits out a back-off (that restart is already counted and rolled back). */

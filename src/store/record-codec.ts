@@ -1,10 +1,10 @@
 import type { AgentRecord } from '../domain/agent.js';
 
 /** The fields of an agent that live in its row: not its children, inbox or context (rows of their own). */
-type StoredAgent = Omit<AgentRecord, 'children' | 'conversation' | 'contextSeqs' | 'inbox'>;
+type StoredAgent = Omit<AgentRecord, 'children' | 'conversation' | 'contextSeqs' | 'contextLoaded' | 'inbox'>;
 
 export function encodeAgent(agent: AgentRecord): string {
-  const { children: _children, conversation: _conversation, contextSeqs: _seqs, inbox: _inbox, ...row } = agent;
+  const { children: _children, conversation: _conversation, contextSeqs: _seqs, contextLoaded: _loaded, inbox: _inbox, ...row } = agent;
   return JSON.stringify(row);
 }
 
@@ -15,6 +15,7 @@ export function decodeAgent(json: string): AgentRecord {
   agent.inbox = [];
   agent.conversation = [];
   agent.contextSeqs = [];
+  agent.contextLoaded = false;
   agent.children = new Map();
   return agent;
 }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { turnJson, type Checkpoint, type ConversationTurn, type InboxItem, type TurnJson } from '../domain/agent.js';
+import { turnJson, type AgentRecord, type Checkpoint, type ContextRef, type ConversationTurn, type InboxItem, type TurnJson } from '../domain/agent.js';
 import type { AgentEvent } from '../events/types.js';
 import { decodeAgent } from './record-codec.js';
 import type { HistoryPage, HistoryRow, StoredState } from './store.js';
@@ -42,14 +42,18 @@ export class SqliteReads {
 
   checkpointContext(checkpoint: Checkpoint): HistoryRow[] {
     if (!checkpoint.context) return (checkpoint.conversation ?? []).map((json, seq) => ({ seq, kind: 'turn' as const, json }));
-    const { summarySeq, fromSeq, toSeq } = checkpoint.context;
+    return this.context(checkpoint.path, checkpoint.context);
+  }
+
+  /** A context's rows: its summary, then the ordinary turns from `fromSeq` up to `toSeq`. */
+  context(path: string, { summarySeq, fromSeq, toSeq }: ContextRef): HistoryRow[] {
     const rows: HistoryRow[] = [];
     if (summarySeq !== null) {
-      const summary = this.db.prepare('SELECT seq, kind, json FROM turns WHERE path = ? AND seq = ?').get(checkpoint.path, summarySeq) as HistoryRow | undefined;
+      const summary = this.db.prepare('SELECT seq, kind, json FROM turns WHERE path = ? AND seq = ?').get(path, summarySeq) as HistoryRow | undefined;
       if (summary) rows.push(summary);
     }
     rows.push(...this.db.prepare("SELECT seq, kind, json FROM turns WHERE path = ? AND kind = 'turn' AND seq >= ? AND seq < ? ORDER BY seq")
-      .all(checkpoint.path, fromSeq, toSeq) as HistoryRow[]);
+      .all(path, fromSeq, toSeq) as HistoryRow[]);
     return rows;
   }
 
@@ -99,14 +103,15 @@ export class SqliteReads {
     for (const row of this.db.prepare('SELECT path, json FROM inbox ORDER BY path, seq').all() as Array<{ path: string; json: string }>) {
       byPath.get(row.path)?.inbox.push(JSON.parse(row.json) as InboxItem);
     }
-    const summaries = this.db.prepare(
-      'SELECT t.path, t.seq, t.json FROM agents a CROSS JOIN turns t WHERE a.summary_seq IS NOT NULL AND t.path = a.path AND t.seq = a.summary_seq',
-    ).all() as ContextRow[];
-    for (const row of summaries) addToContext(byPath, row);
-    const turns = this.db.prepare(
-      "SELECT t.path, t.seq, t.json FROM agents a CROSS JOIN turns t WHERE t.path = a.path AND t.seq >= a.context_from AND t.kind = 'turn' ORDER BY t.path, t.seq",
-    ).all() as ContextRow[];
-    for (const row of turns) addToContext(byPath, row);
+    // Only the agents with work to do now get their context; the others read theirs when first woken.
+    for (const agent of agents) {
+      if (!hasWorkNow(agent)) continue;
+      for (const row of this.context(agent.path, { summarySeq: agent.contextSummarySeq, fromSeq: agent.contextFromSeq, toSeq: Number.MAX_SAFE_INTEGER })) {
+        agent.conversation.push(row.json);
+        agent.contextSeqs.push(row.seq);
+      }
+      agent.contextLoaded = true;
+    }
 
     for (const row of this.db.prepare('SELECT json FROM checkpoints ORDER BY rowid').all() as Array<{ json: string }>) {
       const checkpoint = JSON.parse(row.json) as Checkpoint;
@@ -124,15 +129,9 @@ export class SqliteReads {
   }
 }
 
-interface ContextRow { path: string; seq: number; json: string }
-
-function addToContext(byPath: Map<string, { conversation: TurnJson[]; contextSeqs: number[] }>, row: ContextRow): void {
-  const agent = byPath.get(row.path);
-  if (!agent) return;
-  agent.conversation.push(row.json);
-  agent.contextSeqs.push(row.seq);
+function hasWorkNow(agent: AgentRecord): boolean {
+  return agent.state === 'running' || agent.state === 'correcting' || agent.state === 'spawning' || (agent.state === 'idle' && agent.inbox.length > 0);
 }
-
 
 interface EventRow { id: number; path: string; type: string; ts: string; json: string }
 

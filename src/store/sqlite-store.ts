@@ -137,6 +137,10 @@ export class SqliteStore implements Store {
     return Promise.resolve([...this.reads.checkpoints(path)]);
   }
 
+  agentContext(agent: AgentRecord): Promise<HistoryRow[]> {
+    return Promise.resolve(this.reads.context(agent.path, { summarySeq: agent.contextSummarySeq, fromSeq: agent.contextFromSeq, toSeq: agent.historyLength }));
+  }
+
   /** Read from disk once what is queued is written (a checkpoint taken in this turn refers to queued rows). */
   async checkpointContext(checkpoint: Checkpoint): Promise<HistoryRow[]> {
     await this.flush();

@@ -3,7 +3,8 @@ import type { AgentEvent } from '../events/types.js';
 
 /** Everything needed to bring the tree back at start. */
 export interface StoredState {
-  /** Parents before children, each with its inbox and its context (`conversation` + `contextSeqs`) only. */
+  /** Parents before children, each with its inbox; the context (`conversation` + `contextSeqs`) of those with work
+   * to do (running, correcting, spawning, or idle with waiting items), the others marked `contextLoaded: false`. */
   agents: AgentRecord[];
   events: AgentEvent[]; // the most recent, oldest first
   /** Ids up to here may have been handed out (to SSE clients too); numbering continues after it. */
@@ -60,6 +61,8 @@ export interface Store {
 
   loadCheckpoint(path: string, id: string): Promise<Checkpoint | undefined>;
   listCheckpoints(path: string): Promise<Checkpoint[]>;
+  /** The rows of an agent's context as its row says (summary first), for an agent whose context was not loaded. */
+  agentContext(agent: AgentRecord): Promise<HistoryRow[]>;
   /** The rows a checkpoint's context is made of, summary first. */
   checkpointContext(checkpoint: Checkpoint): Promise<HistoryRow[]>;
   /** A page of an agent's whole stored history. */

@@ -152,7 +152,7 @@ describe('Scheduler', () => {
     const second = await startRuntime(file);
     expect(second.restored.active.map((a) => a.path)).toEqual(['r']);
     expect(second.runtime.get('r')).toMatchObject({ state: 'idle', spec: { schedule: EVERY_10_SECONDS } });
-    vi.advanceTimersByTime(10_000);
+    await vi.advanceTimersByTimeAsync(10_000); // the restored idle agent reads its context back, then wakes
     expect(second.driver.count('wake r')).toBe(1);
   });
 });
