@@ -15,6 +15,7 @@ import { nodeFigure, treeFigures } from './scenarios/reads.js';
 import { runnerFigure } from './scenarios/runner.js';
 import { spawnFigure } from './scenarios/spawn.js';
 import { startupFigure } from './scenarios/startup.js';
+import { historyStartupFigure, inboxCostFigure } from './scenarios/store.js';
 import { renderTable, type Row } from './table.js';
 import { buildTreeDb } from './tree-fixture.js';
 
@@ -90,6 +91,16 @@ try {
     add(['9', '9b'], await longAgentFigures(base));
   }
 
+  if (wants('10')) {
+    log('10: a 1 MiB message to a full inbox');
+    add(['10'], await inboxCostFigure(base));
+  }
+
+  if (wants('11')) {
+    log('11: start-up with 300 turns per agent');
+    add(['11'], await historyStartupFigure(base));
+  }
+
   if (wants('6', '5')) {
     log('6: memory (and 5 in process)');
     const memory = await memoryFigures(base);
@@ -101,7 +112,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

@@ -19,9 +19,10 @@ export const LEAF = 'root-0/c-0/g-0/l-0';
 export const OBSERVED = 'root-0';
 
 /** Store options as src/daemon.ts sets them. */
-const STORE_OPTIONS = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000, turnsLoadedAtStart: 200 };
+const STORE_OPTIONS = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000 };
 
-export async function buildTreeDb(file: string): Promise<{ agents: number; events: number }> {
+/** `turnsPerAgent` (even, at least 2) turns of history each: 2 for the HTTP figures, 300 for the restart figure. */
+export async function buildTreeDb(file: string, turnsPerAgent = 2): Promise<{ agents: number; events: number }> {
   const store = new SqliteStore(file, STORE_OPTIONS);
   const bus = new EventBus();
   bus.addSink((event) => store.appendEvent(event));
@@ -40,10 +41,13 @@ export async function buildTreeDb(file: string): Promise<{ agents: number; event
       runtime.emit(agent, 'tool_result', { tool: 'list_children', tool_use_id: `toolu_${n}_${i}`, is_error: false, content: '[]' });
     }
     const text = `Checked source ${n}: nothing new since the last look. Resting until woken.`;
-    agent.conversation.push(
-      turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }] }),
-      turnJson({ role: 'assistant', content: [{ type: 'text', text, citations: null }] }),
-    );
+    runtime.appendTurns(agent, turnJson({ role: 'user', content: [{ type: 'text', text: START_TEXT }] }));
+    for (let t = 1; t < turnsPerAgent / 2; t++) {
+      runtime.appendTurns(agent,
+        turnJson({ role: 'assistant', content: [{ type: 'text', text: `Looked again (${t}).`, citations: null }] }),
+        turnJson({ role: 'user', content: [{ type: 'text', text: `[scheduled wake-up ${t}] Continue working towards your goal.` }] }));
+    }
+    runtime.appendTurns(agent, turnJson({ role: 'assistant', content: [{ type: 'text', text, citations: null }] }));
     agent.turnCount = 1;
     agent.health.tokens_total = 15;
     runtime.emit(agent, 'model_call', { model: agent.spec.model, stop_reason: 'end_turn', tokens: 15, tokens_total: 15, text });

@@ -14,6 +14,7 @@ import { Scheduler, validateSchedule } from './runner/scheduler.js';
 import { validateTools } from './runner/tools/registry.js';
 import { Runtime } from './runtime/runtime.js';
 import { restoreTree } from './runtime/restore.js';
+import { lockDatabase } from './store/lock.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { WindowTable } from './context/windows.js';
 import { UsageMeter } from './usage/meter.js';
@@ -41,7 +42,16 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   // Read before anything opens: a bad table is a start-up error naming the file.
   const prices = PriceTable.load(config.AUTON_PRICES_FILE);
   const windows = WindowTable.load(config.AUTON_MODEL_WINDOWS_FILE);
-  const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
+  // A full disk must fail a write (EFBIG, retried), not kill the process: SIGXFSZ would end it by default.
+  process.on('SIGXFSZ', ignoreSignal);
+  const unlock = lockDatabase(config.AUTON_DB); // one writer per file: a second daemon stops here with one line
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000 }, config.AUTON_DB_SYNC);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const bus = new EventBus(clock);
   const runtime = new Runtime({
     bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS, quotas: new ScopeQuotas(config.AUTON_API_KEYS),
@@ -50,7 +60,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       validateSchedule(spec.schedule);
     },
   });
-  const restored = restoreTree(runtime, store.load());
+  const restored = restoreTree(runtime, await store.load());
   bus.addSink((event) => store.appendEvent(event));
   if (options.logger) bus.addSink(lifecycleLog(options.logger));
   const sseClients = new SseClients(config.AUTON_MAX_SSE_PER_KEY);
@@ -78,12 +88,19 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
 
   let accepting = true;
   const app = await buildApp({ runtime, oversight, metrics, sseClients, config, isAccepting: () => accepting }, { logger: options.logger });
-  await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
+  try {
+    await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
+  } catch (error) {
+    await app.close();
+    store.close();
+    unlock();
+    throw error;
+  }
   oversight.start();
   scheduler.start();
   for (const agent of restored.active) {
     if (agent.state === 'spawning') supervisor.resumeBackoff(agent); // was waiting out a restart back-off
-    else runner.activate(agent);
+    else if (agent.contextLoaded) runner.activate(agent); // an idle agent with nothing waiting rests until woken
   }
 
   const address = app.server.address();
@@ -100,8 +117,12 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       supervisor.stop();
       await app.close(); // stops accepting and ends SSE streams first, so nothing new wakes an agent
       for (const agent of runtime.tree.all()) runner.halt(agent);
-      await store.flush();
+      await store.flush().catch(() => {}); // a store still failing: close() tries once more; unacknowledged writes are lost
       store.close();
+      unlock();
+      process.off('SIGXFSZ', ignoreSignal);
     })()),
   };
 }
+
+function ignoreSignal(): void {}

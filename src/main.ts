@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
 import { startDaemon, type Daemon } from './daemon.js';
 import { createLogger, terminalLoggerOptions } from './http/logging.js';
+import { StoreLockedError } from './store/lock.js';
 
 /** Start-up: config → daemon → listen; signals and shutdown. */
 let config;
@@ -41,6 +42,10 @@ let daemon: Daemon;
 try {
   daemon = await startDaemon(config, { logger });
 } catch (error) {
+  if (error instanceof StoreLockedError) {
+    process.stderr.write(`auton: ${error.message}\n`);
+    process.exit(2);
+  }
   cannotListen(error, config);
 }
 const keys = config.AUTON_API_KEYS;

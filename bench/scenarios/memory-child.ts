@@ -25,7 +25,7 @@ import { serveIpc } from '../processes.js';
 const AGENTS = 10_000;
 const CALLS_PER_AGENT = 20;
 const PER_ROOT = 100;
-const STORE_OPTIONS = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000, turnsLoadedAtStart: 200 };
+const STORE_OPTIONS = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000 };
 
 export interface MemoryResult {
   agents: number;
@@ -133,7 +133,7 @@ for (const path of paths) {
   for (const turn of agent.conversation) textBytes += textOf(turn);
 }
 // Each agent's log lives in the store (/log reads it there); count one agent's.
-eventsInLogs = store.recentEvents(paths[0]!, 500).length * AGENTS;
+eventsInLogs = (await store.recentEvents(paths[0]!, 500)).length * AGENTS;
 const after = await collect();
 
 const passes: number[] = [];

@@ -81,7 +81,7 @@ export async function runnerFigure(ctx: BenchBase): Promise<Row[]> {
 
 /** Running agents whose conversation is one unanswered user turn: a restarted daemon resumes each at once. */
 async function buildWorkersDb(file: string): Promise<void> {
-  const store = new SqliteStore(file, { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000, turnsLoadedAtStart: 200 });
+  const store = new SqliteStore(file, { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000 });
   const bus = new EventBus();
   bus.addSink((event) => store.appendEvent(event));
   const runtime = new Runtime({ bus, store, maxAgents: 1_000_000 });

@@ -28,12 +28,33 @@ export interface AgentRecord {
   restartAtMs: number | null;
   /** Messages and guidance waiting for the agent's next model call, oldest first. */
   inbox: InboxItem[];
-  /** The agent's conversation with its model, each turn as its JSON text (opaque to the domain). */
+  /** The next inbox item's number in the store (items are rows of their own; taking the inbox removes them all). */
+  inboxNextSeq: number;
+  /**
+   * The agent's context: exactly the turns its next prompt is built from, each as its JSON text (opaque to the
+   * domain). After a compaction the first is a user turn holding the summary. Older turns live in the store only.
+   */
   conversation: TurnJson[];
-  /** Bumped whenever the conversation is replaced rather than appended to (restart, fork), so a store rewrites it. */
-  conversationEpoch: number;
   /** When supervision or an operator restarted it, newest last (the latest few), for policy.restart_window_seconds. */
   restartTimesMs?: number[];
+  /**
+   * Bumped whenever the context is replaced rather than appended to (compaction, restart, fork, a replaced last
+   * turn): the context gauge's cue to estimate it afresh. In memory only; 0 after a load.
+   */
+  conversationEpoch: number;
+  /** The history row (seq) of each context turn, parallel to `conversation`; not stored, rebuilt at load. */
+  contextSeqs: number[];
+  /**
+   * False while an agent restored from the store has not had its context read back: at start only the agents
+   * with work to do are read, the rest when first woken (start-up stays proportional to the agents, not turns).
+   */
+  contextLoaded: boolean;
+  /** How many history rows the agent has (the next row's seq); rows are appended, never rewritten shorter. */
+  historyLength: number;
+  /** The seq of the first ordinary turn of the context (turns from here on, summaries aside, are the context). */
+  contextFromSeq: number;
+  /** The seq of the compaction summary that opens the context, or null. */
+  contextSummarySeq: number | null;
   /** Completed model calls since the agent was created. */
   turnCount: number;
   /** Signatures (`tool:input`) of the most recent tool calls, newest last, for loop detection. */
@@ -71,6 +92,17 @@ export function parseTurn(json: TurnJson): ConversationTurn {
   return JSON.parse(json) as ConversationTurn;
 }
 
+/** One row of an agent's stored history: a turn, or a compaction summary (which opens a context). */
+export type HistoryKind = 'turn' | 'summary';
+
+/** Where a context sits in an agent's history: its summary row, and the turns from `fromSeq` up to `toSeq`. */
+export interface ContextRef {
+  summarySeq: number | null;
+  fromSeq: number;
+  /** Rows from here on were written after the checkpoint. */
+  toSeq: number;
+}
+
 export interface Checkpoint {
   id: string;
   path: string;
@@ -78,7 +110,10 @@ export interface Checkpoint {
   label?: string;
   state: string;
   turns: number;
-  conversation: TurnJson[];
+  /** The context it restores, by reference into the agent's history (the history itself is never rewritten). */
+  context?: ContextRef;
+  /** Checkpoints written before histories were kept as rows carry their turns inline. */
+  conversation?: TurnJson[];
   health: AgentHealth;
 }
 
@@ -115,8 +150,14 @@ export function newAgentRecord(args: {
     stoppedAtMs: null,
     restartAtMs: null,
     inbox: [],
+    inboxNextSeq: 0,
     conversation: [],
+    contextSeqs: [],
+    contextLoaded: true,
     conversationEpoch: 0,
+    historyLength: 0,
+    contextFromSeq: 0,
+    contextSummarySeq: null,
     turnCount: 0,
     recentToolCalls: [],
     loopWarnings: 0,

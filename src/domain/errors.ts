@@ -7,7 +7,8 @@ export type DomainErrorCode =
   | 'CONFLICT'          // illegal state transition, duplicate id
   | 'POLICY_VIOLATION'  // a limit of a policy (children, depth, restarts, no checkpoint to fork)
   | 'BAD_REQUEST'       // a well-formed request that makes no sense (unknown tool, bad cron)
-  | 'QUEUE_FULL';       // an agent's inbox is full: try again later
+  | 'QUEUE_FULL'        // an agent's inbox is full: try again later
+  | 'STORE_UNAVAILABLE'; // the store cannot write now (full or failing disk): try again later
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message: string) {
@@ -21,3 +22,4 @@ export const conflict = (message: string) => new DomainError('CONFLICT', message
 export const policyViolation = (message: string) => new DomainError('POLICY_VIOLATION', message);
 export const badRequest = (message: string) => new DomainError('BAD_REQUEST', message);
 export const queueFull = (message: string) => new DomainError('QUEUE_FULL', message);
+export const storeUnavailable = (message: string) => new DomainError('STORE_UNAVAILABLE', message);

@@ -34,5 +34,5 @@ export const LIMITS = {
 
 /** Path segments that name an action, so they can never be agent ids. */
 export const ACTION_WORDS = [
-  'observe', 'log', 'checkpoint', 'checkpoints', 'fork', 'restart', 'suspend', 'resume', 'message',
+  'observe', 'log', 'checkpoint', 'checkpoints', 'fork', 'restart', 'suspend', 'resume', 'message', 'conversation',
 ] as const;

@@ -7,10 +7,10 @@ import type { EventScope } from './types.js';
 export const MAX_REPLAY_FROM_STORE = 10_000;
 
 /** What a client reconnecting after `afterId` missed: from memory when it can, else from the store. */
-export function replaySince(bus: EventBus, store: Store, path: string, scope: EventScope, afterId: number): Replay {
+export async function replaySince(bus: EventBus, store: Store, path: string, scope: EventScope, afterId: number): Promise<Replay> {
   const fromMemory = bus.history.since(path, scope, afterId);
   if (fromMemory.kind === 'events') return fromMemory;
-  const fromStore = store.eventsSince(path, scope, afterId, MAX_REPLAY_FROM_STORE + 1);
+  const fromStore = await store.eventsSince(path, scope, afterId, MAX_REPLAY_FROM_STORE + 1);
   if (fromStore === 'gone' || fromStore.length > MAX_REPLAY_FROM_STORE) return { kind: 'reset', oldestId: fromMemory.oldestId };
   return { kind: 'events', events: fromStore };
 }

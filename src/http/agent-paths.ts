@@ -19,6 +19,13 @@ export function rewriteAgentUrl(url: string): string {
   const last = rest.slice(slash + 1);
   const isAction = ACTIONS.has(last);
   const agent = isAction ? rest.slice(0, slash) : rest;
+  if (last === 'conversation') {
+    // A checkpoint's transcript: /agents/a/b/checkpoints/cp-1/conversation ('checkpoints' is no agent id).
+    const at = agent.lastIndexOf('/checkpoints/');
+    if (at !== -1 && !agent.includes('/', at + 13)) {
+      return `/agents/${agent.slice(0, at).replaceAll('/', '%2F')}/checkpoints/${agent.slice(at + 13)}/conversation${query}`;
+    }
+  }
   return `/agents/${agent.replaceAll('/', '%2F')}${isAction ? `/${last}` : ''}${query}`;
 }
 

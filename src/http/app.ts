@@ -18,6 +18,7 @@ import { requestLines } from './logging.js';
 import { finishDocument, openApiInfo } from './openapi.js';
 import { agentRoutes } from './routes/agents.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
+import { conversationRoutes } from './routes/conversation.js';
 import { consoleRoutes } from './routes/console.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -88,6 +89,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
 
   await app.register(agentRoutes(ctx));
   await app.register(checkpointRoutes(ctx));
+  await app.register(conversationRoutes(ctx));
   await app.register(streamRoutes(ctx));
   await app.register(oversightRoutes(ctx));
   await app.register(healthRoutes(ctx));

@@ -11,6 +11,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   CONFLICT: 409,
   POLICY_VIOLATION: 422,
   QUEUE_FULL: 429,
+  STORE_UNAVAILABLE: 503,
 };
 
 const STATUS_TEXT: Record<number, string> = {

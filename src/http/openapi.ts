@@ -19,6 +19,7 @@ export const errorResponses = {
   409: errorSchema.describe('The agent is in a state that does not allow this, or the id is taken'),
   422: errorSchema.describe('A policy limit: max_children, max_depth, max_restarts, no checkpoint'),
   429: errorSchema.describe("The agent's inbox is full, or the key's request rate is used up; retry after the retry-after header"),
+  503: errorSchema.describe('The store cannot write now (a full or failing disk); the message says whether the change was made'),
 };
 
 export const openApiInfo = {

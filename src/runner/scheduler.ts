@@ -66,7 +66,7 @@ export class Scheduler {
     const skipped = this.skipped.get(agent.path) ?? 0;
     this.skipped.delete(agent.path);
     this.runtime.emit(agent, 'schedule_tick', skipped > 0 ? { skipped } : {});
-    this.runtime.driver.wake(agent);
+    this.runtime.wake(agent);
   }
 
   private skip(agent: AgentRecord, data: Record<string, unknown>): void {

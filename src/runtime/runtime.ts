@@ -6,7 +6,8 @@ import { isActive, isLive, type AgentState } from '../domain/states.js';
 import type { ScopeQuotas } from '../domain/scope-quota.js';
 import { AgentTree } from '../domain/tree.js';
 import type { EventBus } from '../events/bus.js';
-import type { Store } from '../store/store.js';
+import type { HistoryPage, HistoryRow, Store } from '../store/store.js';
+import { ContextKeeper } from './context.js';
 import { idleDriver, type AgentDriver } from './driver.js';
 import { actorData, type Actor, type RestartOptions } from './actor.js';
 import { keptRestartTimes, restartsCounted } from '../supervision/decide.js';
@@ -40,10 +41,12 @@ export class Runtime {
   private readonly validateSpec: (spec: AgentSpec) => void;
   private readonly maxAgents: number;
   private readonly quotas: ScopeQuotas | undefined;
+  private readonly context: ContextKeeper;
 
   constructor(deps: RuntimeDeps) {
     this.bus = deps.bus;
     this.store = deps.store;
+    this.context = new ContextKeeper(deps.store);
     this.clock = deps.clock ?? Date.now;
     this.validateSpec = deps.validateSpec ?? (() => {});
     this.maxAgents = deps.maxAgents ?? 10_000;
@@ -62,6 +65,38 @@ export class Runtime {
     this.store.saveAgent(agent);
   }
 
+  /**
+   * Refuses an operation before it changes anything while the store cannot write (a 503): an operation either
+   * happens whole, in memory and then on disk, or not at all. Oversight and supervision still act (a suspend
+   * for a budget is safer made than refused); their writes wait in the queue with the rest.
+   */
+  private admit(actor: Actor): void {
+    if (actor.by === 'oversight' || actor.by === 'supervision') return;
+    this.store.assertWritable();
+  }
+
+  /** Starts the agent's loop, once its context is in memory (an agent restored idle reads it when first woken). */
+  activate(agent: AgentRecord): void {
+    if (agent.contextLoaded) this.driver.activate(agent);
+    else this.loadContextThen(agent, () => this.driver.activate(agent));
+  }
+
+  /** Wakes the agent's loop (new messages, guidance, a schedule), once its context is in memory. */
+  wake(agent: AgentRecord): void {
+    if (agent.contextLoaded) this.driver.wake(agent);
+    else this.loadContextThen(agent, () => this.driver.wake(agent));
+  }
+
+  private loadContextThen(agent: AgentRecord, then: () => void): void {
+    this.store.agentContext(agent).then((rows) => {
+      if (this.tree.find(agent.path) !== agent) return; // purged meanwhile
+      if (!agent.contextLoaded) this.context.load(agent, rows); // a restart meanwhile set a new context
+      then();
+    }, (error: unknown) => {
+      this.emit(agent, 'context_unavailable', { detail: error instanceof Error ? error.message : String(error) });
+    });
+  }
+
   /** Moves an agent to a new state (legal per the table, or a conflict), records and saves it. */
   move(agent: AgentRecord, to: AgentState, data: Record<string, unknown> = {}): void {
     const from = transition(agent, to);
@@ -71,6 +106,7 @@ export class Runtime {
   }
 
   spawn(parentPath: string | null, body: SpawnBody, actor: Actor = {}): AgentRecord {
+    this.admit(actor);
     this.validateSpec(body.spec);
     const id = body.id ?? this.tree.uniqueId(parentPath, idFromGoal(body.spec.goal));
     return this.create(parentPath, id, body.spec, body.policy ?? policySchema.parse({}), null, actor);
@@ -79,7 +115,7 @@ export class Runtime {
   /** Checks the limits, inserts a new agent, records it and starts it; `from` seeds it from a checkpoint (fork). */
   private create(
     parentPath: string | null, id: string, spec: AgentSpec, policy: AgentPolicy,
-    from: { source: AgentRecord; checkpoint: Checkpoint } | null, actor: Actor,
+    from: { source: AgentRecord; checkpoint: Checkpoint; rows: HistoryRow[] } | null, actor: Actor,
   ): AgentRecord {
     const parent = this.tree.checkSpawn(parentPath, id);
     this.quotas?.checkSpawn(this.tree, parentPath === null ? id : `${parentPath}/${id}`);
@@ -87,16 +123,15 @@ export class Runtime {
       throw policyViolation(`the tree already holds ${this.tree.size} agents (AUTON_MAX_AGENTS is ${this.maxAgents}); purge dead ones first`);
     }
     const agent = newAgentRecord({ id, parentPath, depth: parent ? parent.depth + 1 : 0, spec, policy, nowMs: this.clock() });
+    this.tree.insert(agent);
     if (from) {
-      agent.conversation = [...from.checkpoint.conversation];
-      agent.conversationEpoch += 1;
+      this.context.replaceWith(agent, from.rows);
       agent.turnCount = from.checkpoint.turns;
       agent.forkedFrom = { path: from.source.path, checkpoint: from.checkpoint.id };
     }
-    this.tree.insert(agent);
     this.emit(agent, 'spawned', { spec, policy, ...(agent.forkedFrom ? { forked_from: agent.forkedFrom } : {}), ...actorData(actor) });
     this.move(agent, 'running');
-    this.driver.activate(agent);
+    this.activate(agent);
     return agent;
   }
 
@@ -104,6 +139,7 @@ export class Runtime {
   terminate(path: string, options: { purge?: boolean } & Actor = {}): AgentRecord {
     const agent = this.get(path);
     if (agent.state === 'dead' && !options.purge) throw conflict(`agent ${path} is already dead`);
+    this.admit(options);
     for (const node of this.tree.postOrder(agent)) {
       if (node.state === 'dead') continue;
       this.driver.halt(node);
@@ -125,18 +161,20 @@ export class Runtime {
   /** Queues operator guidance for the agent's next model call (the seed's "correct"). */
   guide(path: string, text: string, actor: Actor = {}): AgentRecord {
     const agent = this.get(path);
+    this.admit(actor);
     if (!isActive(agent.state)) throw conflict(`agent ${path} is ${agent.state}; guidance goes to a running or idle agent (resume a suspended one with {"guidance"})`);
     this.enqueue(agent, { kind: 'guidance', text });
     // During a restart back-off (`spawning`) the guidance simply waits for the agent to start.
     if (agent.state !== 'correcting' && agent.state !== 'spawning') this.move(agent, 'correcting');
     this.emit(agent, 'correction', { guidance: text, ...actorData(actor) });
-    this.driver.wake(agent);
+    this.wake(agent);
     return agent;
   }
 
   message(path: string, body: MessageBody, from?: string, actor: Actor = {}): AgentRecord {
     const agent = this.get(path);
     if (!isLive(agent.state)) throw conflict(`agent ${path} is ${agent.state}; it cannot receive messages`);
+    this.admit(actor);
     const item: InboxItem = { kind: 'message', content: body.content };
     if (body.channel) item.channel = body.channel;
     if (body.kind) item.messageKind = body.kind;
@@ -144,13 +182,14 @@ export class Runtime {
     if (from) item.from = from;
     this.enqueue(agent, item);
     this.emit(agent, 'message', { content: body.content, channel: body.channel ?? null, kind: body.kind ?? null, from: from ?? null, ...actorData(actor) });
-    if (isActive(agent.state) && agent.state !== 'spawning') this.driver.wake(agent);
+    if (isActive(agent.state) && agent.state !== 'spawning') this.wake(agent);
     return agent;
   }
 
   suspend(path: string, reason: SuspendReason, detail?: string, actor: Actor = {}): AgentRecord {
     const agent = this.get(path);
     if (agent.state === 'suspended') throw conflict(`agent ${path} is already suspended (${agent.suspendReason})`);
+    this.admit(actor);
     const from = transition(agent, 'suspended'); // a conflict for dead/terminating, before anything changes
     agent.suspendReason = reason;
     if (reason === 'execution_error' && detail) agent.errorMessage = detail;
@@ -164,17 +203,19 @@ export class Runtime {
   resume(path: string, guidance?: string, actor: Actor = {}): AgentRecord {
     const agent = this.get(path);
     if (agent.state !== 'suspended') throw conflict(`agent ${path} is ${agent.state}; only a suspended agent can be resumed`);
+    this.admit(actor);
     if (guidance) this.enqueue(agent, { kind: 'guidance', text: guidance });
     agent.loopWarnings = 0;
     agent.recentToolCalls = [];
     this.move(agent, 'running', actorData(actor));
     this.emit(agent, 'resumed', { guidance: guidance ?? null, ...actorData(actor) });
-    this.driver.activate(agent);
+    this.activate(agent);
     return agent;
   }
 
   checkpoint(path: string, label?: string, actor: Actor = {}): Checkpoint {
     const agent = this.get(path);
+    this.admit(actor);
     agent.checkpointCount += 1;
     const checkpoint: Checkpoint = {
       id: `cp-${agent.checkpointCount}`,
@@ -182,7 +223,7 @@ export class Runtime {
       timestamp: new Date(this.clock()).toISOString(),
       state: agent.state,
       turns: agent.turnCount,
-      conversation: [...agent.conversation],
+      context: this.context.ref(agent),
       health: { ...agent.health },
     };
     if (label) checkpoint.label = label;
@@ -192,27 +233,39 @@ export class Runtime {
     return checkpoint;
   }
 
-  checkpoints(path: string): Checkpoint[] {
+  checkpoints(path: string): Promise<Checkpoint[]> {
     this.get(path);
     return this.store.listCheckpoints(path);
   }
 
-  private findCheckpoint(agent: AgentRecord, id?: string): Checkpoint | undefined {
+  async findCheckpoint(agent: AgentRecord, id?: string): Promise<Checkpoint | undefined> {
     if (id) {
-      const checkpoint = this.store.loadCheckpoint(agent.path, id);
+      const checkpoint = await this.store.loadCheckpoint(agent.path, id);
       if (!checkpoint) throw notFound(`checkpoint ${id} of ${agent.path}`);
       return checkpoint;
     }
-    return this.store.listCheckpoints(agent.path).at(-1);
+    return (await this.store.listCheckpoints(agent.path)).at(-1);
   }
 
-  /** A new sibling with the same spec and policy, continuing from a checkpoint's conversation. */
-  fork(path: string, options: { id?: string; checkpoint?: string } = {}, actor: Actor = {}): AgentRecord {
+  /** A page of the agent's whole stored history (or of the history up to one of its checkpoints). */
+  async history(path: string, page: HistoryPage, checkpointId?: string): Promise<HistoryRow[]> {
+    const agent = this.get(path);
+    if (checkpointId === undefined) return this.store.history(path, page);
+    const checkpoint = await this.findCheckpoint(agent, checkpointId);
+    if (!checkpoint?.context) return pageOf(await this.store.checkpointContext(checkpoint!), page); // a legacy checkpoint
+    return this.store.history(path, { ...page, beforeSeq: checkpoint.context.toSeq });
+  }
+
+  /** A new sibling with the same spec and policy, continuing from a checkpoint's context. */
+  async fork(path: string, options: { id?: string; checkpoint?: string } = {}, actor: Actor = {}): Promise<AgentRecord> {
     const source = this.get(path);
-    const checkpoint = this.findCheckpoint(source, options.checkpoint);
+    this.admit(actor);
+    const checkpoint = await this.findCheckpoint(source, options.checkpoint);
     if (!checkpoint) throw policyViolation(`agent ${path} has no checkpoint to fork from; POST ${path}/checkpoint first`);
+    const rows = await this.store.checkpointContext(checkpoint);
+    this.admit(actor); // the store may have failed while the checkpoint was read
     const id = options.id ?? this.tree.uniqueId(source.parentPath, `${source.id}-fork`);
-    const forked = this.create(source.parentPath, id, structuredClone(source.spec), structuredClone(source.policy), { source, checkpoint }, actor);
+    const forked = this.create(source.parentPath, id, structuredClone(source.spec), structuredClone(source.policy), { source, checkpoint, rows }, actor);
     this.emit(source, 'forked', { to: forked.path, checkpoint: checkpoint.id, ...actorData(actor) });
     return forked;
   }
@@ -221,8 +274,15 @@ export class Runtime {
    * Restarts an agent from its latest checkpoint (or fresh without one), counting against max_restarts.
    * Used by operators and by supervision alike.
    */
-  restart(path: string, options: Actor & RestartOptions = {}): AgentRecord {
+  async restart(path: string, options: Actor & RestartOptions = {}): Promise<AgentRecord> {
+    const before = this.get(path);
+    this.admit(options);
+    const checkpoint = await this.findCheckpoint(before);
+    const rows = checkpoint ? await this.store.checkpointContext(checkpoint) : [];
+    // Read first, then decide and change everything in one go: the agent may have changed while reading.
     const agent = this.get(path);
+    if (agent !== before) throw conflict(`agent ${path} was replaced while restarting; try again`);
+    this.admit(options);
     // Only an agent waiting out a supervision back-off is seen in `spawning`: an operator's restart means "now".
     if (agent.state === 'spawning' && options.by !== 'supervision') return this.endBackoff(agent, options);
     const counted = restartsCounted(agent, this.clock());
@@ -232,9 +292,7 @@ export class Runtime {
     }
     this.driver.halt(agent);
     this.move(agent, 'spawning', actorData(options));
-    const checkpoint = this.store.listCheckpoints(path).at(-1);
-    agent.conversation = checkpoint ? [...checkpoint.conversation] : [];
-    agent.conversationEpoch += 1;
+    this.context.replaceWith(agent, rows);
     agent.turnCount = checkpoint ? checkpoint.turns : 0;
     // Undelivered messages and guidance are kept: they arrived after the checkpoint and still need answering.
     agent.recentToolCalls = [];
@@ -261,7 +319,7 @@ export class Runtime {
     if (agent.state !== 'spawning' || this.tree.find(agent.path) !== agent) return; // suspended or killed meanwhile
     agent.restartAtMs = null;
     this.move(agent, 'running', data);
-    this.driver.activate(agent);
+    this.activate(agent);
   }
 
   /** Starts at once an agent whose restart waits out a back-off (that restart is already counted and rolled back). */
@@ -278,7 +336,17 @@ export class Runtime {
    * runner never pushes to `agent.conversation` itself, so the store can write each turn as a row of its own.
    */
   appendTurns(agent: AgentRecord, ...turns: TurnJson[]): void {
-    agent.conversation.push(...turns);
+    this.context.append(agent, 'turn', turns);
+    this.save(agent);
+  }
+
+  /**
+   * The context becomes `[summary, ...conversation.slice(keepFrom)]`. The stored history keeps every turn and
+   * gains the summary as a row of its own (transcripts mark it); emits `compacted` with `info` merged in.
+   */
+  compactConversation(agent: AgentRecord, summary: TurnJson, keepFrom: number, info: Record<string, unknown>): void {
+    this.context.compact(agent, summary, keepFrom);
+    this.emit(agent, 'compacted', { summary_seq: agent.contextSummarySeq, kept_turns: agent.conversation.length - 1, ...info });
     this.save(agent);
   }
 
@@ -287,28 +355,15 @@ export class Runtime {
    * appendTurns so the store can write it as a replacement of that one row, never a rewrite of the history.
    */
   replaceLastTurn(agent: AgentRecord, turn: TurnJson): void {
-    agent.conversation[agent.conversation.length - 1] = turn;
-    agent.conversationEpoch += 1;
+    this.context.replaceLast(agent, turn);
     this.save(agent);
-  }
-
-  /**
-   * Replaces the turns before `keepFrom` by a summary turn: the context becomes `[summary, ...conversation.slice(keepFrom)]`,
-   * and a `compacted` event carries `info` (turns and tokens in and out). In-memory version: the store keeps the full
-   * history on disk in its own version of this method.
-   */
-  compactConversation(agent: AgentRecord, summary: TurnJson, keepFrom: number, info: Record<string, unknown>): void {
-    const replaced = keepFrom;
-    agent.conversation = [summary, ...agent.conversation.slice(keepFrom)];
-    agent.conversationEpoch += 1;
-    this.save(agent);
-    this.emit(agent, 'compacted', { turns_replaced: replaced, turns_kept: agent.conversation.length - 1, ...info });
   }
 
   /** Takes every waiting inbox item (oldest first) for the next model call; guidance is recorded as delivered. */
   takeInbox(agent: AgentRecord): InboxItem[] {
     if (agent.inbox.length === 0) return [];
-    const items = agent.inbox.splice(0);
+    // Removed from the store in the same commit as the turn that carries them (the caller appends it now).
+    const items = this.context.takeInbox(agent);
     for (const item of items) {
       if (item.kind === 'guidance') this.emit(agent, 'correction_delivered', { guidance: item.text });
     }
@@ -321,7 +376,15 @@ export class Runtime {
     if (agent.inbox.length >= LIMITS.inboxMaxItems) {
       throw queueFull(`agent ${agent.path} already has ${agent.inbox.length} undelivered messages`);
     }
-    agent.inbox.push(item);
+    this.context.enqueue(agent, item);
     this.save(agent);
   }
+}
+
+/** A page of rows held in memory (a legacy checkpoint's inline turns). */
+function pageOf(rows: HistoryRow[], page: HistoryPage): HistoryRow[] {
+  const before = page.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+  if (page.order === 'asc') return rows.filter((r) => r.seq > (page.after ?? -1) && r.seq < before).slice(0, page.limit);
+  const end = Math.min(page.after ?? before, before);
+  return rows.filter((r) => r.seq < end).reverse().slice(0, page.limit);
 }

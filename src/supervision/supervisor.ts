@@ -56,18 +56,20 @@ export class Supervisor {
       }
       return;
     }
-    try {
-      this.runtime.restart(agent.path, { by: 'supervision', cause: action.cause, delayMs: action.delayMs, schedule: (fn, ms) => this.later(fn, ms) });
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      this.runtime.emit(agent, 'supervision', { kind: 'restart_refused', path: agent.path, detail: error.message });
-    }
+    const restarting = this.runtime.restart(agent.path, { by: 'supervision', cause: action.cause, delayMs: action.delayMs, schedule: (fn, ms) => this.later(fn, ms) });
+    restarting.catch((error: unknown) => {
+      // Reached from a failure or a timer: a refusal is recorded, never thrown.
+      const detail = error instanceof DomainError || error instanceof Error ? error.message : String(error);
+      if (this.runtime.tree.find(agent.path) === agent) this.runtime.emit(agent, 'supervision', { kind: 'restart_refused', path: agent.path, detail });
+    });
   }
 
   private later(fn: () => void, ms: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      fn();
+      try {
+        fn();
+      } catch { /* a timer must never crash the daemon; what it started records its own failure */ }
     }, ms);
     timer.unref();
     this.timers.add(timer);

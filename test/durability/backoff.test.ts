@@ -18,12 +18,13 @@ let dir: string;
 let d: TestDaemon | undefined;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'auton-backoff-'));
-  const store = new SqliteStore(join(dir, 'auton.db'), { eventsRetained: 1_000, eventsLoadedAtStart: 100, turnsLoadedAtStart: 100 });
+  const store = new SqliteStore(join(dir, 'auton.db'), { eventsRetained: 1_000, eventsLoadedAtStart: 100 });
   for (const [id, restartAtMs] of [['waiting', Date.now() + WAIT_MS], ['due', Date.now() - 1_000]] as const) {
     const agent = newAgentRecord({ id, parentPath: null, depth: 0, spec: specSchema.parse({ goal: `goal of ${id}` }), policy: policySchema.parse({}), nowMs: Date.now() });
     agent.restartCount = 1;
     agent.restartAtMs = restartAtMs;
-    agent.conversation.push(turnJson({ role: 'user', content: 'Begin working towards your goal.' }));
+    store.appendTurn(agent.path, 0, 'turn', turnJson({ role: 'user', content: 'Begin working towards your goal.' }));
+    agent.historyLength = 1;
     store.saveAgent(agent);
   }
   await store.flush();

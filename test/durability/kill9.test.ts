@@ -227,9 +227,9 @@ describe('kill -9 and start again on the same AUTON_DB', () => {
     await live.ended;
 
     // What the stopped daemon acknowledged is on disk.
-    const store = new SqliteStore(env.AUTON_DB!, { eventsRetained: 1_000_000, eventsLoadedAtStart: 100, turnsLoadedAtStart: 200 });
+    const store = new SqliteStore(env.AUTON_DB!, { eventsRetained: 1_000_000, eventsLoadedAtStart: 100 });
     try {
-      const state = store.load();
+      const state = await store.load();
       expect(state.agents.find((a) => a.path === 'worker/helper')).toMatchObject({ state: 'correcting' });
       expect(state.events.filter((e) => e.type === 'correction').at(-1)?.data).toMatchObject({ guidance: 'last words' });
       expect(state.events.at(-1)!.id).toBe(state.lastEventId); // a clean stop leaves no gap in the numbering

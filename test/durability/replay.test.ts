@@ -23,7 +23,7 @@ let dir: string;
 let d: TestDaemon | undefined;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'auton-replay-'));
-  const store = new SqliteStore(join(dir, 'auton.db'), { eventsRetained: RETAINED, eventsLoadedAtStart: 10, turnsLoadedAtStart: 10 });
+  const store = new SqliteStore(join(dir, 'auton.db'), { eventsRetained: RETAINED, eventsLoadedAtStart: 10 });
   const agent = newAgentRecord({ id: 'r', parentPath: null, depth: 0, spec: specSchema.parse({ goal: 'g' }), policy: policySchema.parse({}), nowMs: 0 });
   agent.state = 'suspended';
   agent.suspendReason = 'manual';
@@ -70,16 +70,16 @@ describe('Last-Event-ID after a restart, against what the store retained', () =>
 });
 
 describe('restoring the event history', () => {
-  it('answers a cursor older than the events loaded into memory from the store, not with a partial replay', () => {
-    const store = new SqliteStore(join(dir, 'auton.db'), { eventsRetained: 1_000_000, eventsLoadedAtStart: 10, turnsLoadedAtStart: 10 });
+  it('answers a cursor older than the events loaded into memory from the store, not with a partial replay', async () => {
+    const store = new SqliteStore(join(dir, 'auton.db'), { eventsRetained: 1_000_000, eventsLoadedAtStart: 10 });
     try {
       const runtime = new Runtime({ bus: new EventBus(), store });
-      restoreTree(runtime, store.load());
-      const replay = replaySince(runtime.bus, store, 'r', 'self', TOTAL - RETAINED);
+      restoreTree(runtime, await store.load());
+      const replay = await replaySince(runtime.bus, store, 'r', 'self', TOTAL - RETAINED);
       expect(replay.kind).toBe('events');
       const ids = replay.kind === 'events' ? replay.events.map((e) => e.id) : [];
       expect(ids).toEqual(Array.from({ length: RETAINED }, (_, i) => TOTAL - RETAINED + 1 + i));
-      expect(replaySince(runtime.bus, store, 'r', 'self', 5)).toMatchObject({ kind: 'reset' });
+      expect(await replaySince(runtime.bus, store, 'r', 'self', 5)).toMatchObject({ kind: 'reset' });
     } finally {
       store.close();
     }

@@ -154,7 +154,7 @@ describe('with AUTON_API_KEYS set', () => {
       expectError(await as('research').post('/agents', { id: 'mine', spec: { goal: 'g' } }), 403, /scoped to researcher; this needs an unscoped key/);
       const child = await as('research').post<AgentNodeJson>('/agents/researcher', { id: 'helper', spec: { goal: 'g' } });
       expect(child.status).toBe(201);
-      expect(logOf('researcher/helper').find((e) => e.type === 'spawned')?.data.by).toBe('research');
+      expect((await logOf('researcher/helper')).find((e) => e.type === 'spawned')?.data.by).toBe('research');
       await as('root').delete('/agents/researcher/helper?purge=true');
     });
 
@@ -222,16 +222,16 @@ describe('with AUTON_API_KEYS set', () => {
       await api.post(`/agents/${path}/checkpoint`, { label: 'before' });
       await api.post(`/agents/${path}/restart`, { reason: 'stuck' });
       await api.delete(`/agents/${path}?reason=${encodeURIComponent('no longer needed')}`);
-      const entries = (type: string) => logOf(path).filter((e) => e.type === type).map((e) => e.data);
-      expect(entries('spawned')[0]).toMatchObject({ by: 'ops' });
-      expect(entries('correction')[0]).toMatchObject({ by: 'research', reason: 'drifting', guidance: 'focus' });
-      expect(entries('suspended')[0]).toMatchObject({ by: 'research', reason: 'manual', detail: 'investigating a complaint' });
-      expect(entries('resumed')[0]).toMatchObject({ by: 'research' });
-      expect(entries('message')[0]).toMatchObject({ by: 'research', content: 'hello' });
-      expect(entries('checkpoint')[0]).toMatchObject({ by: 'research', label: 'before' });
-      expect(entries('restarted')[0]).toMatchObject({ by: 'research', reason: 'stuck' });
-      expect(entries('terminated')[0]).toMatchObject({ by: 'research', reason: 'no longer needed' });
-      for (const event of logOf(path)) expect(Date.parse(event.timestamp)).not.toBeNaN();
+      const entries = async (type: string) => (await logOf(path)).filter((e) => e.type === type).map((e) => e.data);
+      expect((await entries('spawned'))[0]).toMatchObject({ by: 'ops' });
+      expect((await entries('correction'))[0]).toMatchObject({ by: 'research', reason: 'drifting', guidance: 'focus' });
+      expect((await entries('suspended'))[0]).toMatchObject({ by: 'research', reason: 'manual', detail: 'investigating a complaint' });
+      expect((await entries('resumed'))[0]).toMatchObject({ by: 'research' });
+      expect((await entries('message'))[0]).toMatchObject({ by: 'research', content: 'hello' });
+      expect((await entries('checkpoint'))[0]).toMatchObject({ by: 'research', label: 'before' });
+      expect((await entries('restarted'))[0]).toMatchObject({ by: 'research', reason: 'stuck' });
+      expect((await entries('terminated'))[0]).toMatchObject({ by: 'research', reason: 'no longer needed' });
+      for (const event of await logOf(path)) expect(Date.parse(event.timestamp)).not.toBeNaN();
       await as('root').delete(`/agents/${path}?purge=true`);
     });
   });
@@ -243,7 +243,7 @@ describe('with no keys set', () => {
   it('serves every route without a key and records changes as by "operator"', async () => {
     const node = await spawnAgent(ctx.http, null, 'open');
     expect((await ctx.http.post('/agents/open/suspend')).status).toBe(200);
-    const suspended = ctx.d.daemon.runtime.store.recentEvents(node.path, 500).find((e) => e.type === 'suspended');
+    const suspended = (await ctx.d.daemon.runtime.store.recentEvents(node.path, 500)).find((e) => e.type === 'suspended');
     expect(suspended?.data.by).toBe('operator');
     expect((await ctx.http.get('/metrics')).status).toBe(200);
     expect((await ctx.http.get('/docs/json')).status).toBe(200);

@@ -43,7 +43,7 @@ async function race(ops: Op[], concurrency: number): Promise<number[]> {
 /** The agent's state changes from the durable log, checked as one chain from its spawn to its current state. */
 async function expectConsistentLog(path: string): Promise<number> {
   await ctx.d.daemon.runtime.store.flush();
-  const events = ctx.d.daemon.runtime.store.eventsSince(path, 'self', 0, 1_000_000);
+  const events = await ctx.d.daemon.runtime.store.eventsSince(path, 'self', 0, 1_000_000);
   if (events === 'gone') throw new Error('events pruned');
   // The log of this incarnation: an earlier test's purged agent of the same path left its events in the store.
   const born = events.map((e) => e.type).lastIndexOf('spawned');
@@ -103,7 +103,7 @@ describe('concurrent operations', () => {
     await expectConsistentLog('r/c');
     // The store also holds the log of earlier agents purged from the path `r` in this file.
     const since = new Date(ctx.d.daemon.runtime.get('r').createdAtMs).toISOString();
-    const log = ctx.d.daemon.runtime.store.recentEvents('r', 500).filter((e) => e.timestamp >= since);
+    const log = (await ctx.d.daemon.runtime.store.recentEvents('r', 500)).filter((e) => e.timestamp >= since);
     expect(log.filter((e) => e.type === 'terminated')).toHaveLength(1);
   });
 

@@ -12,7 +12,7 @@ const INTERVAL_MS = 30_000;
 function setup() {
   let nowMs = Date.UTC(2025, 0, 1);
   const clock = () => nowMs;
-  const store = new SqliteStore(':memory:', { eventsRetained: 1_000, eventsLoadedAtStart: 1_000, turnsLoadedAtStart: 10 });
+  const store = new SqliteStore(':memory:', { eventsRetained: 1_000, eventsLoadedAtStart: 1_000 });
   const bus = new EventBus(clock);
   const runtime = new Runtime({ bus, store, clock });
   const engine = new OversightEngine(runtime, INTERVAL_MS);

@@ -26,7 +26,7 @@ class RecordingDriver implements AgentDriver {
   }
 }
 
-const STORE_OPTIONS = { eventsRetained: 10_000, eventsLoadedAtStart: 10_000, turnsLoadedAtStart: 200 };
+const STORE_OPTIONS = { eventsRetained: 10_000, eventsLoadedAtStart: 10_000 };
 const START = new Date('2025-01-01T00:00:00.000Z');
 const EVERY_10_SECONDS = '*/10 * * * * *';
 
@@ -44,14 +44,14 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function startRuntime(file = ':memory:') {
+async function startRuntime(file = ':memory:') {
   const store = new SqliteStore(file, STORE_OPTIONS);
   const bus = new EventBus();
   bus.addSink((event) => store.appendEvent(event)); // as the daemon wires it: every event is logged durably
   const runtime = new Runtime({ bus, store, validateSpec: (spec) => validateSchedule(spec.schedule) });
   const driver = new RecordingDriver();
   runtime.driver = driver;
-  const restored = restoreTree(runtime, store.load());
+  const restored = restoreTree(runtime, await store.load());
   const scheduler = new Scheduler(runtime);
   scheduler.start();
   cleanups.push(() => scheduler.stop(), () => store.close());
@@ -65,25 +65,25 @@ function spawnIdle(runtime: Runtime, id: string, schedule: string): AgentRecord 
   return agent;
 }
 
-const eventsOf = (runtime: Runtime, path: string, type: string) => runtime.store.recentEvents(path, 500).filter((e) => e.type === type);
+const eventsOf = async (runtime: Runtime, path: string, type: string) => (await runtime.store.recentEvents(path, 500)).filter((e) => e.type === type);
 
 describe('Scheduler', () => {
-  it('wakes an idle agent on each tick, with a scheduled message in its inbox', () => {
-    const { runtime, driver } = startRuntime();
+  it('wakes an idle agent on each tick, with a scheduled message in its inbox', async () => {
+    const { runtime, driver } = await startRuntime();
     const agent = spawnIdle(runtime, 'r', EVERY_10_SECONDS);
     vi.advanceTimersByTime(9_000);
     expect(driver.count('wake r')).toBe(0);
     vi.advanceTimersByTime(1_000);
     expect(driver.count('wake r')).toBe(1);
-    expect(eventsOf(runtime, 'r', 'schedule_tick')).toHaveLength(1);
+    expect(await eventsOf(runtime, 'r', 'schedule_tick')).toHaveLength(1);
     expect(agent.inbox).toEqual([expect.objectContaining({ kind: 'message', from: 'scheduler', content: expect.stringContaining(EVERY_10_SECONDS) })]);
     agent.inbox = [];
     vi.advanceTimersByTime(20_000);
     expect(driver.count('wake r')).toBe(3);
   });
 
-  it('takes a 5-field schedule as minutes', () => {
-    const { runtime, driver } = startRuntime();
+  it('takes a 5-field schedule as minutes', async () => {
+    const { runtime, driver } = await startRuntime();
     spawnIdle(runtime, 'r', '* * * * *');
     vi.advanceTimersByTime(59_000);
     expect(driver.count('wake r')).toBe(0);
@@ -91,68 +91,68 @@ describe('Scheduler', () => {
     expect(driver.count('wake r')).toBe(1);
   });
 
-  it('skips a tick that finds the agent busy, records it, and does not queue it for later', () => {
-    const { runtime, driver } = startRuntime();
+  it('skips a tick that finds the agent busy, records it, and does not queue it for later', async () => {
+    const { runtime, driver } = await startRuntime();
     const agent = spawnIdle(runtime, 'r', EVERY_10_SECONDS);
     runtime.move(agent, 'running'); // a model call in progress
     vi.advanceTimersByTime(10_000);
     expect(driver.count('wake r')).toBe(0);
     expect(agent.inbox).toEqual([]);
-    expect(eventsOf(runtime, 'r', 'schedule_skipped').map((e) => e.data)).toEqual([{ state: 'running' }]);
+    expect((await eventsOf(runtime, 'r', 'schedule_skipped')).map((e) => e.data)).toEqual([{ state: 'running' }]);
 
     runtime.move(agent, 'idle'); // the turn ends just after the skipped tick: nothing is owed
     vi.advanceTimersByTime(9_999);
     expect(driver.count('wake r')).toBe(0);
     vi.advanceTimersByTime(1);
     expect(driver.count('wake r')).toBe(1);
-    expect(eventsOf(runtime, 'r', 'schedule_skipped')).toHaveLength(1);
+    expect(await eventsOf(runtime, 'r', 'schedule_skipped')).toHaveLength(1);
   });
 
-  it('skips ticks while the agent is suspended, and wakes it again once resumed and idle', () => {
-    const { runtime, driver } = startRuntime();
+  it('skips ticks while the agent is suspended, and wakes it again once resumed and idle', async () => {
+    const { runtime, driver } = await startRuntime();
     const agent = spawnIdle(runtime, 'r', EVERY_10_SECONDS);
     runtime.suspend('r', 'manual');
     vi.advanceTimersByTime(20_000);
     expect(driver.count('wake r')).toBe(0);
-    expect(eventsOf(runtime, 'r', 'schedule_skipped').map((e) => e.data)).toEqual([{ state: 'suspended' }]);
+    expect((await eventsOf(runtime, 'r', 'schedule_skipped')).map((e) => e.data)).toEqual([{ state: 'suspended' }]);
     runtime.resume('r');
     runtime.move(agent, 'idle');
     vi.advanceTimersByTime(10_000);
     expect(driver.count('wake r')).toBe(1);
   });
 
-  it('17.10f: a suspended agent with a per-second schedule logs schedule_skipped once per skipped streak, not every second', () => {
-    const { runtime, driver } = startRuntime();
+  it('17.10f: a suspended agent with a per-second schedule logs schedule_skipped once per skipped streak, not every second', async () => {
+    const { runtime, driver } = await startRuntime();
     const agent = spawnIdle(runtime, 'r', '* * * * * *');
     runtime.suspend('r', 'manual');
     vi.advanceTimersByTime(600_000);
-    expect(eventsOf(runtime, 'r', 'schedule_skipped').map((e) => e.data)).toEqual([{ state: 'suspended' }]);
+    expect((await eventsOf(runtime, 'r', 'schedule_skipped')).map((e) => e.data)).toEqual([{ state: 'suspended' }]);
     runtime.resume('r');
     runtime.move(agent, 'idle');
     vi.advanceTimersByTime(1_000);
     expect(driver.count('wake r')).toBe(1);
     // The tick that wakes it says how many were skipped; a new streak is logged once again.
-    expect(eventsOf(runtime, 'r', 'schedule_tick').map((e) => e.data)).toEqual([{ skipped: 600 }]);
+    expect((await eventsOf(runtime, 'r', 'schedule_tick')).map((e) => e.data)).toEqual([{ skipped: 600 }]);
     runtime.suspend('r', 'manual');
     vi.advanceTimersByTime(10_000);
-    expect(eventsOf(runtime, 'r', 'schedule_skipped')).toHaveLength(2);
+    expect(await eventsOf(runtime, 'r', 'schedule_skipped')).toHaveLength(2);
   });
 
-  it('stops ticking for a terminated agent and follows a forked one', () => {
-    const { runtime, driver } = startRuntime();
+  it('stops ticking for a terminated agent and follows a forked one', async () => {
+    const { runtime, driver } = await startRuntime();
     spawnIdle(runtime, 'r', EVERY_10_SECONDS);
     runtime.checkpoint('r');
-    const fork = runtime.fork('r', { id: 'r2' });
+    const fork = await runtime.fork('r', { id: 'r2' });
     runtime.move(fork, 'idle');
     runtime.terminate('r');
     vi.advanceTimersByTime(10_000);
     expect(driver.count('wake r')).toBe(0);
     expect(driver.count('wake r2')).toBe(1);
-    expect(eventsOf(runtime, 'r', 'schedule_skipped')).toEqual([]);
+    expect(await eventsOf(runtime, 'r', 'schedule_skipped')).toEqual([]);
   });
 
-  it('leaves an agent without a schedule alone', () => {
-    const { runtime, driver } = startRuntime();
+  it('leaves an agent without a schedule alone', async () => {
+    const { runtime, driver } = await startRuntime();
     const agent = runtime.spawn(null, { id: 'plain', spec: specSchema.parse({ goal: 'g', model: 'm', tools: [], schedule: null }) });
     runtime.move(agent, 'idle');
     vi.advanceTimersByTime(120_000);
@@ -161,16 +161,16 @@ describe('Scheduler', () => {
 
   it('brings schedules back with the tree after a daemon restart', async () => {
     const file = join(dir, 'auton.db');
-    const first = startRuntime(file);
+    const first = await startRuntime(file);
     spawnIdle(first.runtime, 'r', EVERY_10_SECONDS);
     await first.store.flush();
     first.scheduler.stop();
     first.store.close();
 
-    const second = startRuntime(file);
+    const second = await startRuntime(file);
     expect(second.restored.active.map((a) => a.path)).toEqual(['r']);
     expect(second.runtime.get('r')).toMatchObject({ state: 'idle', spec: { schedule: EVERY_10_SECONDS } });
-    vi.advanceTimersByTime(10_000);
+    await vi.advanceTimersByTimeAsync(10_000); // the restored idle agent reads its context back, then wakes
     expect(second.driver.count('wake r')).toBe(1);
   });
 });

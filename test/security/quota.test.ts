@@ -57,7 +57,7 @@ describe('17.7: per-scope agent quotas', () => {
     expectError(await a.get('/agents/team-a/gone'), 404);
 
     await t.daemon.runtime.store.flush();
-    const stored = t.daemon.runtime.store.eventsSince('team-a', 'subtree', 0, 1_000);
+    const stored = await t.daemon.runtime.store.eventsSince('team-a', 'subtree', 0, 1_000);
     if (stored === 'gone') throw new Error('events pruned');
     const types = (path: string) => stored.filter((e) => e.path === path).map((e) => e.type);
     expect(types('team-a/gone')).toEqual(expect.arrayContaining(['spawned', 'terminated', 'purged']));

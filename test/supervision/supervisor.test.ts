@@ -30,8 +30,8 @@ const WAIT_MS = 10_000;
 const eventually = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: WAIT_MS, interval: 20 });
 
 /** The agent's own `supervision` events, from its log. */
-function supervisionEvents(path: string) {
-  return d.daemon.runtime.store.recentEvents(path, 500).filter((e) => e.type === 'supervision').map((e) => e.data);
+async function supervisionEvents(path: string) {
+  return (await d.daemon.runtime.store.recentEvents(path, 500)).filter((e) => e.type === 'supervision').map((e) => e.data);
 }
 
 describe('restart policies, with every model call failing', () => {
@@ -42,7 +42,7 @@ describe('restart policies, with every model call failing', () => {
     await eventually(() => node('r')).toMatchObject({ state: 'suspended', suspend_reason: 'execution_error', restart_count: 0 });
     expect((await node('r')).error_message).toContain('500');
     expect(d.fake.requests).toHaveLength(1);
-    expect(supervisionEvents('r')).toEqual([expect.objectContaining({ kind: 'suspend', path: 'r' })]);
+    expect(await supervisionEvents('r')).toEqual([expect.objectContaining({ kind: 'suspend', path: 'r' })]);
   });
 
   it('restart on_failure: restarted up to max_restarts, then suspended with execution_error', async () => {
@@ -52,8 +52,8 @@ describe('restart policies, with every model call failing', () => {
     expect(r.restart_count).toBe(2);
     expect(r.error_message).toContain('gave up after 2 of max_restarts 2');
     expect(d.fake.requests).toHaveLength(3); // the first run and one per restart
-    expect(supervisionEvents('r').map((e) => e.kind)).toEqual(['restart', 'restart', 'suspend']);
-    const restarts = d.daemon.runtime.store.recentEvents('r', 500).filter((e) => e.type === 'restarted').map((e) => e.data.restart_count);
+    expect((await supervisionEvents('r')).map((e) => e.kind)).toEqual(['restart', 'restart', 'suspend']);
+    const restarts = (await d.daemon.runtime.store.recentEvents('r', 500)).filter((e) => e.type === 'restarted').map((e) => e.data.restart_count);
     expect(restarts).toEqual([1, 2]);
   });
 
@@ -103,7 +103,7 @@ describe("the parent's supervision strategy", () => {
     const tree = await node('p');
     expect(tree.children.every((c) => c.state === 'running')).toBe(true);
     expect(tree.restart_count).toBe(0);
-    expect(supervisionEvents('p/b')).toEqual([expect.objectContaining({ kind: 'restart', cause: 'one_for_all: sibling p/a failed' })]);
+    expect(await supervisionEvents('p/b')).toEqual([expect.objectContaining({ kind: 'restart', cause: 'one_for_all: sibling p/a failed' })]);
     // each restarted sibling called the model again
     await d.fake.waitForRequests(7, WAIT_MS);
     expect(d.fake.requests.slice(4).map(caller).sort()).toEqual(['p/a', 'p/b', 'p/c']);
@@ -127,7 +127,7 @@ describe("the parent's supervision strategy", () => {
     const p = await node('p');
     expect(p).toMatchObject({ state: 'running', restart_count: 1 });
     expect((await node('p/a')).error_message).toContain('escalated to p');
-    expect(supervisionEvents('p')).toEqual([expect.objectContaining({ kind: 'restart', cause: expect.stringContaining('child p/a failed') })]);
+    expect(await supervisionEvents('p')).toEqual([expect.objectContaining({ kind: 'restart', cause: expect.stringContaining('child p/a failed') })]);
   });
 
   it('escalate to a parent with restart never suspends the parent too', async () => {
@@ -155,7 +155,7 @@ describe('a restart resumes from the latest checkpoint', () => {
     await eventually(async () => (await node('r')).state).toBe('idle');
     await http.post('/agents/r/message', { content: 'third question' }); // this call fails → restart from cp-1
     await eventually(() => node('r')).toMatchObject({ state: 'idle', restart_count: 1 });
-    expect(d.daemon.runtime.store.recentEvents('r', 500).find((e) => e.type === 'restarted')?.data).toMatchObject({ from_checkpoint: 'cp-1' });
+    expect((await d.daemon.runtime.store.recentEvents('r', 500)).find((e) => e.type === 'restarted')?.data).toMatchObject({ from_checkpoint: 'cp-1' });
 
     await http.post('/agents/r/message', { content: 'fourth question' });
     const [first, , , next] = await d.fake.waitForRequests(4, WAIT_MS);
@@ -205,9 +205,9 @@ describe('restart always after an oversight suspension', () => {
     await eventually(() => node('plain')).toMatchObject({ state: 'suspended', suspend_reason: 'loop_detected', restart_count: 0 });
     // keeper loops, is restarted once, loops again and then stays suspended: max_restarts bounds it.
     await eventually(() => node('keeper')).toMatchObject({ state: 'suspended', suspend_reason: 'loop_detected', restart_count: 1 });
-    const restarted = d.daemon.runtime.store.recentEvents('keeper', 500).filter((e) => e.type === 'restarted');
+    const restarted = (await d.daemon.runtime.store.recentEvents('keeper', 500)).filter((e) => e.type === 'restarted');
     expect(restarted).toHaveLength(1);
     expect(String(restarted[0]!.data.cause)).toContain('loop_detected');
-    expect(d.daemon.runtime.store.recentEvents('plain', 500).some((e) => e.type === 'restarted')).toBe(false);
+    expect((await d.daemon.runtime.store.recentEvents('plain', 500)).some((e) => e.type === 'restarted')).toBe(false);
   });
 });

@@ -134,6 +134,6 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
   app.post('/agents/:path/restart', {
     config: operate,
     schema: { tags, operationId: 'restartAgent', summary: 'Restart from the latest checkpoint (counts against max_restarts)', params: pathParams, body: restartBodySchema.nullish(), response: node },
-  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.restart(agentPath(req.params.path), actorOf(req, req.body?.reason))));
+  }, async (req, reply) => sendNode(reply, runtime, 200, await runtime.restart(agentPath(req.params.path), actorOf(req, req.body?.reason))));
 };
 

@@ -15,7 +15,7 @@ const checkpointSummary = z.object({
 const tags = ['checkpoints'];
 
 function summary(checkpoint: Checkpoint) {
-  const { conversation: _conversation, health: _health, ...rest } = checkpoint;
+  const { conversation: _conversation, context: _context, health: _health, ...rest } = checkpoint;
   return rest;
 }
 
@@ -31,7 +31,7 @@ export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asyn
   app.get('/agents/:path/checkpoints', {
     config: { access: 'agent:read' },
     schema: { tags, operationId: 'listCheckpoints', summary: "The agent's checkpoints, oldest first", params: pathParams, response: { 200: z.object({ checkpoints: z.array(checkpointSummary) }), ...errorResponses } },
-  }, async (req, reply) => sendJson(reply, runtime, 200, { checkpoints: runtime.checkpoints(agentPath(req.params.path)).map(summary) }));
+  }, async (req, reply) => sendJson(reply, runtime, 200, { checkpoints: (await runtime.checkpoints(agentPath(req.params.path))).map(summary) }));
 
   app.post('/agents/:path/fork', {
     config: { access: 'agent:operate' },
@@ -39,6 +39,6 @@ export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asyn
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     refuse(checkFork(principalOf(req), path));
-    return sendNode(reply, runtime, 201, runtime.fork(path, req.body ?? {}, actorOf(req)));
+    return sendNode(reply, runtime, 201, await runtime.fork(path, req.body ?? {}, actorOf(req)));
   });
 };

@@ -23,7 +23,12 @@ export const healthRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     },
   }, async (_req, reply) => {
     if (!ctx.isAccepting()) return sendError(reply, 503, 'shutting down');
-    if (!ctx.runtime.store.isHealthy()) return sendError(reply, 503, 'the store is not answering');
+    // Comes back by itself: the store retries a failed commit on a timer until it is on disk.
+    const { store } = ctx.runtime;
+    if (!store.isHealthy()) {
+      const problem = store.problem();
+      return sendError(reply, 503, problem === null ? 'the store is not answering' : `the store cannot write: ${problem}`);
+    }
     return { status: 'ready' as const };
   });
 };

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { LIMITS } from '../../domain/limits.js';
 import { sseFrame } from '../../events/bus.js';
 import { replaySince } from '../../events/replay.js';
-import type { EventScope } from '../../events/types.js';
+import type { AgentEvent, EventScope } from '../../events/types.js';
 import { agentPath } from '../agent-paths.js';
 import { eventFor, type Principal } from '../auth/access.js';
 import { clientId, principalOf } from '../auth/guard.js';
@@ -46,42 +46,49 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
   }
 
   /** Opens the stream, sends `intro`, then either what the client missed (Last-Event-ID) or the backlog, then live events. */
-  function openStream(
+  async function openStream(
     { rawRes, release }: { rawRes: ServerResponse; release: () => void }, viewer: Principal, path: string, scope: EventScope, lastEventId: string | undefined,
-    intro: (stream: SseStream) => void, backlog: (stream: SseStream) => void,
-  ): SseStream {
+    intro: (stream: SseStream) => void, backlog: (stream: SseStream) => Promise<number>,
+  ): Promise<SseStream> {
     const stream = new SseStream(rawRes, LIMITS.sseClientQueueEvents);
     stream.whenClosed(release);
     open.add(stream);
     stream.open();
     intro(stream);
     let lastSent = 0;
-    const cursor = lastEventId === undefined ? undefined : Number(lastEventId);
-    if (cursor === undefined) backlog(stream);
-    else if (cursor > runtime.bus.lastId) {
-      // An id this daemon never gave (its data was replaced): filtering live events by it would drop them all.
-      stream.send('reset', { reason: 'no event here has your Last-Event-ID; re-read the tree', last_id: runtime.bus.lastId });
-    } else {
-      const replay = replaySince(runtime.bus, runtime.store, path, scope, cursor);
-      if (replay.kind === 'reset') stream.send('reset', { reason: 'the events after your Last-Event-ID are no longer kept; re-read the tree', oldest_id: replay.oldestId });
-      else for (const event of replay.events) stream.write(sseFrame(eventFor(viewer, event)));
-      lastSent = replay.kind === 'events' ? (replay.events.at(-1)?.id ?? cursor) : 0;
-    }
+    // Live events are held while the backlog or replay is read from the store (asynchronously), so none falls
+    // between the two; those already sent from the store are skipped by id.
+    let held: Array<[AgentEvent, string]> | null = [];
+    const deliver = (event: AgentEvent, wire: string) => {
+      if (event.id > lastSent) {
+        const shown = eventFor(viewer, event);
+        stream.write(shown === event ? wire : sseFrame(shown));
+      }
+      // The agent is gone for good: end its streams (a reconnect gets the 404) rather than hold them open.
+      if (event.type === 'purged' && event.path === path) stream.close();
+    };
     const unsubscribe = runtime.bus.subscribe(path, {
       scope,
-      deliver: (event, wire) => {
-        if (event.id > lastSent) {
-          const shown = eventFor(viewer, event);
-          stream.write(shown === event ? wire : sseFrame(shown));
-        }
-        // The agent is gone for good: end its streams (a reconnect gets the 404) rather than hold them open.
-        if (event.type === 'purged' && event.path === path) stream.close();
-      },
+      deliver: (event, wire) => (held ? held.push([event, wire]) : deliver(event, wire)),
     });
     stream.whenClosed(() => {
       unsubscribe();
       open.delete(stream);
     });
+    const cursor = lastEventId === undefined ? undefined : Number(lastEventId);
+    if (cursor === undefined) lastSent = await backlog(stream);
+    else if (cursor > runtime.bus.lastId) {
+      // An id this daemon never gave (its data was replaced): filtering live events by it would drop them all.
+      stream.send('reset', { reason: 'no event here has your Last-Event-ID; re-read the tree', last_id: runtime.bus.lastId });
+    } else {
+      const replay = await replaySince(runtime.bus, runtime.store, path, scope, cursor);
+      if (replay.kind === 'reset') stream.send('reset', { reason: 'the events after your Last-Event-ID are no longer kept; re-read the tree', oldest_id: replay.oldestId });
+      else for (const event of replay.events) stream.write(sseFrame(eventFor(viewer, event)));
+      lastSent = replay.kind === 'events' ? (replay.events.at(-1)?.id ?? cursor) : 0;
+    }
+    const waiting = held;
+    held = null;
+    for (const [event, wire] of waiting) deliver(event, wire);
     return stream;
   }
 
@@ -91,8 +98,8 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
-    const stream = openStream(takeOver(req, reply), principalOf(req), path, 'subtree', req.headers['last-event-id'],
-      (s) => s.send('health', { ...agent.health, path, state: agent.state }), () => {});
+    const stream = await openStream(takeOver(req, reply), principalOf(req), path, 'subtree', req.headers['last-event-id'],
+      (s) => s.send('health', { ...agent.health, path, state: agent.state }), () => Promise.resolve(0));
     const heartbeat = setInterval(() => {
       const current = runtime.tree.find(path);
       if (!current) return stream.close();
@@ -110,9 +117,14 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     // Not the log of an earlier agent that was purged from the same path.
     const since = new Date(agent.createdAtMs).toISOString();
     const viewer = principalOf(req);
-    openStream(takeOver(req, reply), viewer, path, 'self', req.headers['last-event-id'], () => {}, (stream) => {
+    await openStream(takeOver(req, reply), viewer, path, 'self', req.headers['last-event-id'], () => {}, async (stream) => {
       // From the store, including entries still waiting for their commit; new ones follow as they are published.
-      for (const event of runtime.store.recentEvents(path, LIMITS.logBacklogEntries)) if (event.timestamp >= since) stream.write(sseFrame(eventFor(viewer, event)));
+      let last = 0;
+      for (const event of await runtime.store.recentEvents(path, LIMITS.logBacklogEntries)) {
+        if (event.timestamp >= since) stream.write(sseFrame(eventFor(viewer, event)));
+        last = event.id;
+      }
+      return last;
     });
   });
 };
