@@ -34,6 +34,11 @@ const configSchema = z.object({
   AUTON_INSECURE: z.enum(['0', '1']).default('0').transform((v) => v === '1'),
   AUTON_RATE_LIMIT_PER_MINUTE: intFrom(0, 100_000_000).default(6_000),
   AUTON_MAX_SSE_PER_KEY: intFrom(1, 100_000).default(100),
+  AUTON_MCP_CONFIG: z.string().min(1).optional(),
+  AUTON_MCP_CALL_TIMEOUT_MS: intFrom(100, 3_600_000).default(60_000),
+  AUTON_MCP_START_TIMEOUT_MS: intFrom(100, 600_000).default(30_000),
+  AUTON_MCP_RESTART_BACKOFF_MS: intFrom(0, 600_000).default(1_000),
+  AUTON_MCP_MAX_SESSIONS: intFrom(1, 100_000).default(100),
 });
 
 export type Config = z.infer<typeof configSchema>;

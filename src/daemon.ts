@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { EventBus } from './events/bus.js';
+import { startMcp } from './mcp/setup.js';
 import { buildApp, type AutonApp } from './http/app.js';
 import { AutonMetrics } from './http/metrics.js';
 import { SseClients } from './http/sse-clients.js';
@@ -35,10 +36,11 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const clock = options.clock ?? Date.now;
   const store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000, turnsLoadedAtStart: 200 }, config.AUTON_DB_SYNC);
   const bus = new EventBus(clock);
+  const mcp = startMcp(config, options.logger, clock);
   const runtime = new Runtime({
     bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS,
     validateSpec: (spec) => {
-      validateTools(spec);
+      validateTools(spec, mcp.tools);
       validateSchedule(spec.schedule);
     },
   });
@@ -47,6 +49,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const sseClients = new SseClients(config.AUTON_MAX_SSE_PER_KEY);
   const metrics = new AutonMetrics({ agents: () => runtime.tree.all(), sseClients });
   bus.addSink((event) => metrics.observeEvent(event));
+  mcp.observe(metrics.registry);
 
   const oversight = new OversightEngine(runtime, config.AUTON_OVERSIGHT_INTERVAL_MS);
   const model = anthropicClient({
@@ -55,7 +58,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   });
   const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
   const runner = new AgentRunner({
-    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS,
+    runtime, model, oversight, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, mcp: mcp.tools,
     afterTurn: createJudge(runtime, model, oversight, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
     onFailure: (agent, error) => {
       metrics.modelFailed(agent.spec.model);
@@ -66,7 +69,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const scheduler = new Scheduler(runtime);
 
   let accepting = true;
-  const app = await buildApp({ runtime, oversight, metrics, sseClients, config, isAccepting: () => accepting }, { logger: options.logger });
+  const app = await buildApp({ runtime, oversight, metrics, sseClients, config, mcp, isAccepting: () => accepting }, { logger: options.logger });
   await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
   oversight.start();
   scheduler.start();
@@ -89,6 +92,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       supervisor.stop();
       await app.close(); // stops accepting and ends SSE streams first, so nothing new wakes an agent
       for (const agent of runtime.tree.all()) runner.halt(agent);
+      await mcp.pool.close();
       await store.flush();
       store.close();
     })()),

@@ -7,8 +7,8 @@ import type { AgentDriver } from '../runtime/driver.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { inboxBlocks, promptWindow, START_TEXT, systemPrompt } from './prompt.js';
 import { toolErrorMessage } from './tools/coordination.js';
-import { toolsetFor } from './tools/registry.js';
-import type { ClientTool } from './tools/tool.js';
+import { toolsetFor, type McpToolSource } from './tools/registry.js';
+import { toolOutputText, type ClientTool, type ToolOutput } from './tools/tool.js';
 import { recordUsage } from './usage.js';
 
 /** Output tokens asked for per model call. */
@@ -26,6 +26,8 @@ export interface RunnerDeps {
   afterTurn?: (agent: AgentRecord, signal: AbortSignal) => Promise<void>;
   /** A model call failed for good: supervision decides what happens to the agent. */
   onFailure: (agent: AgentRecord, error: unknown) => void;
+  /** The operator's MCP servers' tools (AUTON_MCP_CONFIG). */
+  mcp?: McpToolSource;
 }
 
 /** The reason a halted loop's call is aborted with: made once, since a DOMException per abort costs a stack trace. */
@@ -116,7 +118,7 @@ export class AgentRunner implements AgentDriver {
     const { runtime } = this.deps;
     if (stale()) return;
     if (!this.openUserTurn(agent)) return this.settleIdle(agent);
-    const tools = toolsetFor(agent.spec);
+    const tools = toolsetFor(agent.spec, this.deps.mcp);
     for (let step = 0; step < this.deps.maxTurnSteps; step++) {
       if (agent.state === 'idle' || agent.state === 'correcting') runtime.move(agent, 'running');
       if (!this.deps.model.configured) return this.deps.onFailure(agent, new MissingApiKeyError());
@@ -201,7 +203,7 @@ export class AgentRunner implements AgentDriver {
       runtime.emit(agent, 'tool_call', { tool: block.name, tool_use_id: block.id, input });
       if (oversight.afterToolCall(agent, block.name, input)) return null;
       const tool = tools.get(block.name);
-      let content: string;
+      let content: ToolOutput;
       let isError = false;
       try {
         if (!tool) throw new Error(`unknown tool ${block.name}`);
@@ -212,7 +214,7 @@ export class AgentRunner implements AgentDriver {
         isError = true;
       }
       if (stale()) return null;
-      runtime.emit(agent, 'tool_result', { tool: block.name, tool_use_id: block.id, is_error: isError, content: content.slice(0, EVENT_TEXT_CHARS) });
+      runtime.emit(agent, 'tool_result', { tool: block.name, tool_use_id: block.id, is_error: isError, content: toolOutputText(content).slice(0, EVENT_TEXT_CHARS) });
       results.push({ type: 'tool_result', tool_use_id: block.id, content, ...(isError ? { is_error: true } : {}) });
     }
     return results;
