@@ -49,10 +49,14 @@ export interface HttpTestServer {
   close(): Promise<void>;
 }
 
-/** The same server over streamable HTTP on 127.0.0.1 (one McpServer per session, as the SDK's examples do). */
-export async function startHttpTestServer(): Promise<HttpTestServer> {
+/** The same server over streamable HTTP on 127.0.0.1 (one McpServer per session, as the SDK's examples do); 401 without `authorization`. */
+export async function startHttpTestServer(options: { authorization?: string } = {}): Promise<HttpTestServer> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const http = createServer((req, res) => {
+    if (options.authorization !== undefined && req.headers.authorization !== options.authorization) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
+      return;
+    }
     void (async () => {
       const body = req.method === 'POST' ? JSON.parse(await readBody(req)) as unknown : undefined;
       const id = req.headers['mcp-session-id'];
