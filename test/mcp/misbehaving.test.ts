@@ -112,3 +112,23 @@ describe('MCP tools and oversight', () => {
     await vi.waitFor(async () => expect((await http.get<{ state: string }>('/agents/poller')).body.state).toBe('idle'), { timeout: 10_000, interval: 20 });
   });
 });
+
+describe('/mcp with authentication off', () => {
+  it('the plain `claude mcp add --transport http auton <url>/mcp` setup connects, and spawns agents using MCP tools', async () => {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const client = new Client({ name: 'claude-code-like', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${t.url}/mcp`)));
+    try {
+      const ok = await client.callTool({ name: 'spawn_agent', arguments: { id: 'via-mcp', spec: { goal: 'g', tools: ['mcp__remote__echo'] } } });
+      expect(ok.isError).toBeFalsy();
+      const bad = await client.callTool({ name: 'spawn_agent', arguments: { spec: { goal: 'g', tools: ['mcp__remote__nope'] } } });
+      expect(bad.isError).toBe(true);
+      const text = (bad.content as Array<{ text: string }>)[0]!.text;
+      expect(text).toContain('unknown tool mcp__remote__nope');
+      expect(text).toContain('mcp__remote__echo');
+    } finally {
+      await client.close();
+    }
+  });
+});
