@@ -27,12 +27,7 @@ const httpServer = z.strictObject({
 export const mcpServerSchema = z.union([httpServer, stdioServer]);
 export type McpServerDef = z.infer<typeof mcpServerSchema>;
 
-const fileSchema = z.object({
-  mcpServers: z.record(
-    z.string().regex(SERVER_NAME, 'server names are [A-Za-z0-9-] words joined by single underscores (the tool names use "__")').max(32),
-    mcpServerSchema,
-  ),
-});
+const fileSchema = z.object({ mcpServers: z.record(z.string(), mcpServerSchema) });
 
 /** A ConfigError, so start-up reports it as one line like any bad variable. */
 export class McpConfigError extends ConfigError {}
@@ -66,6 +61,11 @@ export function parseMcpConfig(text: string, env: NodeJS.ProcessEnv = process.en
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new McpConfigError(`${source}: ${issue?.path.join('.') || 'file'}: ${issue?.message ?? 'invalid'}`);
+  }
+  for (const name of Object.keys(parsed.data.mcpServers)) {
+    if (!SERVER_NAME.test(name) || name.length > 32) {
+      throw new McpConfigError(`${source}: mcpServers.${name}: server names are 1-32 of [A-Za-z0-9-], words joined by single underscores (tool names use "__")`);
+    }
   }
   return parsed.data.mcpServers;
 }

@@ -11,7 +11,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 export const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 /** The stdio server the tests own (test/support/mcp-test-server.ts). */
 export const testServer = (timeoutMs?: number) => ({
-  command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'test/support/mcp-test-server.ts')], cwd: ROOT,
+  command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'test/support/mcp-test-server.ts')], env: {}, cwd: ROOT,
   ...(timeoutMs ? { timeout: timeoutMs } : {}),
 });
 

@@ -1,0 +1,40 @@
+import { describe, expect, it, vi } from 'vitest';
+import { parseMcpConfig } from '../../src/mcp/config.js';
+import { McpPool } from '../../src/mcp/pool.js';
+import { testServer } from './mcp-support.js';
+
+describe('AUTON_MCP_CONFIG (the mcpServers shape of Claude Code and Claude Desktop)', () => {
+  it('reads stdio and streamable-HTTP servers, expanding ${VAR} from the daemon\'s environment', () => {
+    const servers = parseMcpConfig(JSON.stringify({
+      mcpServers: {
+        fs: { command: 'npx', args: ['-y', 'server', '${HOME_DIR}'], env: { TOKEN: '${TOKEN}' }, timeout: 5000 },
+        tickets: { type: 'http', url: 'https://tickets.example/mcp', headers: { Authorization: 'Bearer ${TOKEN}', 'X-Team': '${TEAM:-core}' } },
+      },
+    }), { HOME_DIR: '/srv/files', TOKEN: 't0k' });
+    expect(servers.fs).toEqual({ command: 'npx', args: ['-y', 'server', '/srv/files'], env: { TOKEN: 't0k' }, timeout: 5000 });
+    expect(servers.tickets).toEqual({ type: 'http', url: 'https://tickets.example/mcp', headers: { Authorization: 'Bearer t0k', 'X-Team': 'core' } });
+  });
+
+  it.each([
+    ['not JSON', '{', /not JSON/],
+    ['an unset variable', JSON.stringify({ mcpServers: { a: { command: '${NOPE}' } } }), /\$\{NOPE\} is not set/],
+    ['a server name with "__"', JSON.stringify({ mcpServers: { a__b: { command: 'x' } } }), /server names/],
+    ['an unknown field', JSON.stringify({ mcpServers: { a: { command: 'x', shell: true } } }), /mcpServers\.a/],
+    ['no command or url', JSON.stringify({ mcpServers: { a: {} } }), /mcpServers\.a/],
+  ])('refuses %s with one line naming it', (_what, text, message) => {
+    expect(() => parseMcpConfig(text, {})).toThrow(message);
+  });
+});
+
+describe('a stdio server\'s stderr', () => {
+  it('goes to the daemon log, one entry per line, under the server\'s name', async () => {
+    const log = vi.fn();
+    const pool = new McpPool({ t: testServer() }, { callTimeoutMs: 5_000, startTimeoutMs: 30_000, restartBackoffMs: 50, log, clock: Date.now });
+    try {
+      await pool.get('t')!.ready();
+      await vi.waitFor(() => expect(log).toHaveBeenCalledWith('info', { mcp: 't', stderr: 'test server up' }, 'MCP server stderr'), { timeout: 5_000, interval: 10 });
+    } finally {
+      await pool.close();
+    }
+  });
+});
