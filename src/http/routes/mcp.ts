@@ -46,7 +46,7 @@ export const mcpRoutes = (ctx: AppContext) => fp(async (app) => {
   // Only a spawn body naming an MCP tool pays for this (a callback hook otherwise: no promise per request).
   app.addHook('preHandler', (req, _reply, done) => {
     const tools = (req.body as { spec?: { tools?: unknown } } | undefined)?.spec?.tools;
-    if (req.method !== 'POST' || !mcp || !Array.isArray(tools) || !tools.some((t) => typeof t === 'string' && t.startsWith(MCP_PREFIX))) return done();
+    if (req.method !== 'POST' || !mcp || mcp.pool.size === 0 || !Array.isArray(tools) || !tools.some((t) => typeof t === 'string' && t.startsWith(MCP_PREFIX))) return done();
     prepareSpec(tools.filter((t): t is string => typeof t === 'string')).then(() => done(), done);
   });
 
@@ -81,7 +81,7 @@ export const mcpRoutes = (ctx: AppContext) => fp(async (app) => {
       close();
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
-    void server.connect(transport);
+    server.connect(transport).catch((error: unknown) => app.log.error({ err: error }, 'MCP session failed to start'));
     return transport;
   }
 
