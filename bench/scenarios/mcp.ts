@@ -23,21 +23,22 @@ const WARMUP_MS = 500;
 const testServer = { command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'test/support/mcp-test-server.ts')], cwd: ROOT };
 
 /**
- * Figure 9: one MCP tool call (stdio, the test server's trivial `echo`) made by an agent through the daemon, timed
- * from the runner's tool_call event to its tool_result event (the pool, the adapter, the SDK client, the pipe and
- * the server), beside the same call made by the SDK's client alone, and by the daemon's pool alone (no agent loop:
- * the difference is what the runtime does meanwhile, e.g. committing the turn's events). The daemon runs in this
- * process, its model the fake answering every turn with the same tool call at once.
+ * Figure 9: what one MCP tool call (stdio, the test server's trivial `echo`) adds to an agent's step in the daemon
+ * (a step calling it minus a step calling the built-in list_children), beside the same call made by the SDK's
+ * client alone. Also shown: the tool_call → tool_result interval in the agent's loop (it includes whatever the
+ * event loop runs meanwhile, such as the step's group commit) and the daemon's MCP pool alone. The daemon runs in
+ * this process, its model the fake answering every turn with the same tool call at once.
  */
 export async function mcpCallFigure(ctx: BenchBase): Promise<Row[]> {
   const alone = await sdkAlone();
   const poolMs = await poolAlone();
-  const daemonMs = await throughDaemon(ctx.workDir);
+  const daemon = await throughDaemon(ctx.workDir);
+  const added = daemon.stepMs - daemon.builtinStepMs;
   return [{
-    figure: 'MCP tool call through the daemon (stdio, trivial tool): tool_call → tool_result in an agent\'s loop, mean of 400 in a row',
-    auton: `${fmt.ms(daemonMs)} (the daemon's MCP pool alone: ${fmt.ms(poolMs)})`,
+    figure: 'MCP tool call through the daemon (stdio, trivial tool): an agent step calling it minus a step calling list_children, 400 steps in a row',
+    auton: `${fmt.ms(added)} added per step (step ${fmt.ms(daemon.stepMs)} vs ${fmt.ms(daemon.builtinStepMs)}; tool_call → tool_result ${fmt.ms(daemon.callMs)}; the daemon's pool alone ${fmt.ms(poolMs)})`,
     ceiling: `the SDK client alone, same server and call: ${fmt.ms(alone)}`,
-    ratio: fmt.ratio(daemonMs / alone),
+    ratio: fmt.ratio(added / alone),
     goal: '(shown)',
     met: null,
   }];
@@ -71,38 +72,53 @@ async function sdkAlone(): Promise<number> {
   }
 }
 
-async function throughDaemon(workDir: string): Promise<number> {
+interface DaemonTimes { callMs: number; stepMs: number; builtinStepMs: number }
+
+/**
+ * Through the daemon: the mean tool_call → tool_result interval of an agent calling `mcp__b__echo`, and the mean
+ * time of a whole step (model call, tool call, commit) beside the same loop calling the built-in `list_children`:
+ * the difference between the two steps is what an MCP call adds to an agent's turn.
+ */
+async function throughDaemon(workDir: string): Promise<DaemonTimes> {
   const configFile = join(workDir, 'mcp-bench.json');
   writeFileSync(configFile, JSON.stringify({ mcpServers: { b: testServer } }));
   const fake = await startFakeMessagesApi();
-  fake.setHandler(() => ({ kind: 'tool_use', name: 'mcp__b__echo', input: { text: 'x' } }));
   const daemon = await startDaemon(loadConfig({
     AUTON_HOST: '127.0.0.1', AUTON_PORT: '0', AUTON_DB: join(workDir, 'mcp-bench.db'), ANTHROPIC_API_KEY: 'fake', ANTHROPIC_BASE_URL: fake.url,
     AUTON_MCP_CONFIG: configFile, AUTON_MAX_TURN_STEPS: String(CALLS + WARM_CALLS), AUTON_JUDGE_EVERY_TURNS: '0',
     AUTON_RATE_LIMIT_PER_MINUTE: '0',
   }), { logger: false });
-  try {
-    const samples: number[] = [];
-    let sentAt = 0;
+  /** Runs one agent whose every turn is the same call of `tool` until its step cap; the timings of its calls. */
+  const run = async (id: string, tool: string, input: Record<string, unknown>) => {
+    fake.setHandler(() => ({ kind: 'tool_use', name: tool, input }));
+    const calls: number[] = [];
+    const intervals: number[] = [];
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    daemon.runtime.bus.subscribe('mcp', {
+    const stop = daemon.runtime.bus.subscribe(id, {
       scope: 'self',
       deliver: (event) => {
-        if (event.type === 'tool_call') sentAt = performance.now();
-        else if (event.type === 'tool_result') samples.push(performance.now() - sentAt);
+        if (event.type === 'tool_call') calls.push(performance.now());
+        else if (event.type === 'tool_result') intervals.push(performance.now() - calls.at(-1)!);
         else if (event.type === 'state_change' && event.data.to === 'idle') done();
       },
     });
-    // Repeating one call would trip loop detection: it is a tool that may repeat here.
+    // Repeating one call would trip loop detection: here it is a tool that may repeat.
     const res = await fetch(`${daemon.url}/agents`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'mcp', spec: { goal: 'echo', tools: ['mcp__b'] }, policy: { repeatable_tools: ['mcp__b__echo'] } }),
+      body: JSON.stringify({ id, spec: { goal: 'repeat', tools: ['mcp__b'] }, policy: { repeatable_tools: [tool] } }),
     });
     if (res.status !== 201) throw new Error(`spawn: ${res.status} ${await res.text()}`);
     await finished;
-    const timed = samples.slice(WARM_CALLS);
-    return timed.reduce((a, b) => a + b, 0) / timed.length;
+    stop();
+    const timed = intervals.slice(WARM_CALLS);
+    const steps = calls.slice(WARM_CALLS);
+    return { callMs: timed.reduce((a, b) => a + b, 0) / timed.length, stepMs: (steps.at(-1)! - steps[0]!) / (steps.length - 1) };
+  };
+  try {
+    const mcp = await run('mcp', 'mcp__b__echo', { text: 'x' });
+    const builtin = await run('builtin', 'list_children', {});
+    return { callMs: mcp.callMs, stepMs: mcp.stepMs, builtinStepMs: builtin.stepMs };
   } finally {
     await daemon.close();
     await fake.close();
