@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseApiKeys } from './http/auth/api-keys.js';
+import { loadMcpConfig, McpConfigError } from './mcp/config.js';
 
 /** Every environment variable the daemon reads, parsed once, each with its default. */
 const intFrom = (min: number, max: number) =>
@@ -59,6 +60,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid ${shown}: ${issue?.message ?? 'bad value'}`);
   }
   const config = parsed.data;
+  try {
+    // Read again when the daemon starts (${VAR} from process.env there too); checked here so a bad file is one line.
+    loadMcpConfig(config.AUTON_MCP_CONFIG);
+  } catch (error) {
+    if (error instanceof McpConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
   if (!isLoopback(config.AUTON_HOST) && config.AUTON_API_KEYS.length === 0 && !config.AUTON_INSECURE) {
     throw new ConfigError(
       `refusing to listen on AUTON_HOST=${config.AUTON_HOST} without AUTON_API_KEYS: anyone who reaches it could run agents ` +

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
 
 /**
  * The operator's MCP servers (AUTON_MCP_CONFIG), in the `mcpServers` shape Claude Code and Claude Desktop use.
@@ -29,8 +28,8 @@ export type McpServerDef = z.infer<typeof mcpServerSchema>;
 
 const fileSchema = z.object({ mcpServers: z.record(z.string(), mcpServerSchema) });
 
-/** A ConfigError, so start-up reports it as one line like any bad variable. */
-export class McpConfigError extends ConfigError {}
+/** A bad AUTON_MCP_CONFIG; loadConfig() reports it as one line like any bad variable. */
+export class McpConfigError extends Error {}
 
 /** Replaces `${VAR}` (and `${VAR:-default}`) in every string; a variable that is unset and has no default is an error. */
 export function expandVars(value: unknown, env: NodeJS.ProcessEnv, where: string): unknown {

@@ -38,3 +38,11 @@ describe('a stdio server\'s stderr', () => {
     }
   });
 });
+
+describe('a bad AUTON_MCP_CONFIG at start', () => {
+  it('is a ConfigError of one line, like any bad variable', async () => {
+    const { ConfigError, loadConfig } = await import('../../src/config.js');
+    expect(() => loadConfig({ AUTON_MCP_CONFIG: '/nonexistent/mcp.json' })).toThrow(ConfigError);
+    expect(() => loadConfig({ AUTON_MCP_CONFIG: '/nonexistent/mcp.json' })).toThrow(/AUTON_MCP_CONFIG=\/nonexistent\/mcp.json: ENOENT/);
+  });
+});
