@@ -10,6 +10,8 @@ import type { McpServerDef } from './config.js';
 export const MCP_MAX_BACKOFF_MS = 30_000;
 /** A server that stayed up this long before exiting starts its back-off over. */
 export const MCP_STABLE_UPTIME_MS = 60_000;
+/** How long shutdown waits for a streamable-HTTP server to acknowledge the end of its session (DELETE). */
+const END_SESSION_WAIT_MS = 1_000;
 /** Pages of tools/list read from one server (a server that never stops paging is cut off). */
 const MAX_TOOL_PAGES = 20;
 
@@ -53,6 +55,8 @@ export class McpConnection {
   toolsVersion = 0;
   state: McpServerState = 'stopped';
   private client: Client | null = null;
+  /** Ends the current streamable-HTTP session (DELETE), so the server can free it. */
+  private endSession: (() => Promise<void>) | null = null;
   private pid: number | null = null;
   private starting: Promise<void> | null = null;
   /** Bumped per connection attempt: events of an older client (its close) change nothing. */
@@ -124,8 +128,15 @@ export class McpConnection {
     this.timer = null;
     this.generation++;
     const client = this.client;
+    const endSession = this.endSession;
     this.client = null;
+    this.endSession = null;
     this.pid = null;
+    if (endSession) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([endSession().catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, END_SESSION_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     if (client) await client.close().catch(() => {});
   }
 
@@ -178,7 +189,9 @@ export class McpConnection {
     });
     const { timeout: _timeout, ...def } = this.def;
     if ('url' in def) {
-      await client.connect(new StreamableHTTPClientTransport(new URL(def.url), { requestInit: { headers: def.headers } }), { timeout: this.opts.startTimeoutMs });
+      const transport = new StreamableHTTPClientTransport(new URL(def.url), { requestInit: { headers: def.headers } });
+      await client.connect(transport, { timeout: this.opts.startTimeoutMs });
+      this.endSession = () => transport.terminateSession();
     } else {
       const transport = new StdioClientTransport({
         command: def.command, args: def.args, env: { ...getDefaultEnvironment(), ...def.env }, stderr: 'pipe', ...(def.cwd ? { cwd: def.cwd } : {}),
@@ -226,6 +239,7 @@ export class McpConnection {
     this.generation++;
     const client = this.client;
     this.client = null;
+    this.endSession = null;
     this.pid = null;
     if (client) void client.close().catch(() => {});
   }

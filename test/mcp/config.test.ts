@@ -46,3 +46,20 @@ describe('a bad AUTON_MCP_CONFIG at start', () => {
     expect(() => loadConfig({ AUTON_MCP_CONFIG: '/nonexistent/mcp.json' })).toThrow(/AUTON_MCP_CONFIG=\/nonexistent\/mcp.json: ENOENT/);
   });
 });
+
+describe('a streamable-HTTP server at shutdown', () => {
+  it('is told the session ends (DELETE), so it can free it', async () => {
+    const { startHttpTestServer } = await import('../support/mcp-test-server.js');
+    const remote = await startHttpTestServer();
+    const pool = new McpPool({ r: { type: 'http', url: remote.url, headers: {} } }, { callTimeoutMs: 5_000, startTimeoutMs: 5_000, restartBackoffMs: 50, log: () => {}, clock: Date.now });
+    try {
+      await pool.get('r')!.ready();
+      expect(remote.sessionCount()).toBe(1);
+      await pool.close();
+      expect(remote.sessionCount()).toBe(0);
+    } finally {
+      await pool.close();
+      await remote.close();
+    }
+  });
+});

@@ -46,6 +46,8 @@ export function testMcpServer(onStdio: boolean): McpServer {
 export interface HttpTestServer {
   url: string;
   dropSessions(): void;
+  /** Sessions open (a client's DELETE ends one). */
+  sessionCount(): number;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function startHttpTestServer(options: { authorization?: string } = 
       let transport = typeof id === 'string' ? transports.get(id) : undefined;
       if (!transport && id === undefined) {
         const created = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, enableJsonResponse: true, onsessioninitialized: (sid) => void transports.set(sid, created) });
+        created.onclose = () => void (created.sessionId && transports.delete(created.sessionId));
         await testMcpServer(false).connect(created);
         transport = created;
       }
@@ -78,6 +81,7 @@ export async function startHttpTestServer(options: { authorization?: string } = 
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     dropSessions: () => transports.clear(),
+    sessionCount: () => transports.size,
     close: async () => {
       for (const t of transports.values()) await t.close();
       http.closeAllConnections();
