@@ -9,6 +9,7 @@ import { describeLoad, describeMachine } from './machine.js';
 import { startDaemonProcess } from './processes.js';
 import { fanoutFigure } from './scenarios/fanout.js';
 import { longAgentFigures } from './scenarios/long-agent.js';
+import { mcpCallFigure, mcpServerFigure } from './scenarios/mcp.js';
 import { memoryFigures } from './scenarios/memory.js';
 import { oversightFigure } from './scenarios/oversight.js';
 import { nodeFigure, treeFigures } from './scenarios/reads.js';
@@ -101,6 +102,15 @@ try {
     add(['11'], await historyStartupFigure(base));
   }
 
+  if (wants('12')) {
+    log('12: an MCP tool call through the daemon');
+    add(['12'], await mcpCallFigure(base));
+  }
+  if (wants('13')) {
+    log('13: /mcp tool calls per second');
+    add(['13'], await mcpServerFigure(base));
+  }
+
   if (wants('6', '5')) {
     log('6: memory (and 5 in process)');
     const memory = await memoryFigures(base);
@@ -112,7 +122,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseApiKeys } from './http/auth/api-keys.js';
 import { EMPTY_ALLOW_LIST, parseFetchAllow } from './net/address-policy.js';
+import { loadMcpConfig, McpConfigError } from './mcp/config.js';
 
 /** Every environment variable the daemon reads, parsed once, each with its default. */
 const intFrom = (min: number, max: number) =>
@@ -49,6 +50,11 @@ const configSchema = z.object({
   AUTON_MODEL_WINDOWS_FILE: z.string().min(1).optional(),
   // Several daemons on one PostgreSQL (README, "Several daemons"): a subtree's lease lasts this long unrenewed.
   AUTON_LEASE_TTL_MS: intFrom(3_000, 600_000).default(15_000),
+  AUTON_MCP_CONFIG: z.string().min(1).optional(),
+  AUTON_MCP_CALL_TIMEOUT_MS: intFrom(100, 3_600_000).default(60_000),
+  AUTON_MCP_START_TIMEOUT_MS: intFrom(100, 600_000).default(30_000),
+  AUTON_MCP_RESTART_BACKOFF_MS: intFrom(0, 600_000).default(1_000),
+  AUTON_MCP_MAX_SESSIONS: intFrom(1, 100_000).default(100),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -69,6 +75,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid ${shown}: ${issue?.message ?? 'bad value'}`);
   }
   const config = parsed.data;
+  try {
+    // Read again when the daemon starts (${VAR} from process.env there too); checked here so a bad file is one line.
+    loadMcpConfig(config.AUTON_MCP_CONFIG);
+  } catch (error) {
+    if (error instanceof McpConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
   if (!isLoopback(config.AUTON_HOST) && config.AUTON_API_KEYS.length === 0 && !config.AUTON_INSECURE) {
     throw new ConfigError(
       `refusing to listen on AUTON_HOST=${config.AUTON_HOST} without AUTON_API_KEYS: anyone who reaches it could run agents ` +

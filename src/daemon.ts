@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { ScopeQuotas } from './domain/scope-quota.js';
 import { EventBus } from './events/bus.js';
 import { lifecycleLog } from './events/lifecycle-log.js';
+import { startMcp } from './mcp/setup.js';
 import { buildApp, type AutonApp } from './http/app.js';
 import { AutonMetrics } from './http/metrics.js';
 import { SseClients } from './http/sse-clients.js';
@@ -53,10 +54,11 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     throw error;
   }
   const bus = new EventBus(clock);
+  const mcp = startMcp(config, options.logger, clock);
   const runtime = new Runtime({
     bus, store, clock, maxAgents: config.AUTON_MAX_AGENTS, quotas: new ScopeQuotas(config.AUTON_API_KEYS),
     validateSpec: (spec) => {
-      validateTools(spec);
+      validateTools(spec, mcp.tools);
       validateSchedule(spec.schedule);
     },
   });
@@ -66,6 +68,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const sseClients = new SseClients(config.AUTON_MAX_SSE_PER_KEY);
   const metrics = new AutonMetrics({ agents: () => runtime.tree.all(), sseClients });
   bus.addSink((event) => metrics.observeEvent(event));
+  mcp.observe(metrics.registry);
 
   const oversight = new OversightEngine(runtime, config.AUTON_OVERSIGHT_INTERVAL_MS);
   const model = anthropicClient({
@@ -76,7 +79,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const meter = new UsageMeter(prices, clock, (agent, detail) => runtime.emit(agent, 'warning', { detail }));
   const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
   const runner = new AgentRunner({
-    runtime, model, oversight, windows, meter, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW },
+    runtime, model, oversight, windows, meter, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW }, mcp: mcp.tools,
     afterTurn: createJudge(runtime, model, oversight, meter, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
     onFailure: (agent, error) => {
       metrics.modelFailed(agent.spec.model);
@@ -87,7 +90,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const scheduler = new Scheduler(runtime);
 
   let accepting = true;
-  const app = await buildApp({ runtime, oversight, metrics, sseClients, config, isAccepting: () => accepting }, { logger: options.logger });
+  const app = await buildApp({ runtime, oversight, metrics, sseClients, config, mcp, isAccepting: () => accepting }, { logger: options.logger });
   try {
     await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
   } catch (error) {
@@ -117,6 +120,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       supervisor.stop();
       await app.close(); // stops accepting and ends SSE streams first, so nothing new wakes an agent
       for (const agent of runtime.tree.all()) runner.halt(agent);
+      await mcp.pool.close();
       await store.flush().catch(() => {}); // a store still failing: close() tries once more; unacknowledged writes are lost
       store.close();
       unlock();

@@ -21,6 +21,7 @@ import { checkpointRoutes } from './routes/checkpoints.js';
 import { conversationRoutes } from './routes/conversation.js';
 import { consoleRoutes } from './routes/console.js';
 import { healthRoutes } from './routes/health.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { streamRoutes } from './routes/streams.js';
@@ -87,6 +88,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  await app.register(mcpRoutes(ctx)); // before the agent routes: its spawn check hooks them
   await app.register(agentRoutes(ctx));
   await app.register(checkpointRoutes(ctx));
   await app.register(conversationRoutes(ctx));

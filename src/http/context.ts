@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { Mcp } from '../mcp/setup.js';
 import type { OversightEngine } from '../oversight/engine.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { AutonMetrics } from './metrics.js';
@@ -10,7 +11,9 @@ export interface AppContext {
   oversight: OversightEngine;
   metrics: AutonMetrics;
   sseClients: SseClients;
-  config: Pick<Config, 'AUTON_HEARTBEAT_MS' | 'AUTON_API_KEYS' | 'AUTON_RATE_LIMIT_PER_MINUTE'>;
+  /** The operator's MCP servers (absent in tests that build the app alone). */
+  mcp?: Mcp;
+  config: Pick<Config, 'AUTON_HEARTBEAT_MS' | 'AUTON_API_KEYS' | 'AUTON_RATE_LIMIT_PER_MINUTE'> & Partial<Pick<Config, 'AUTON_MCP_MAX_SESSIONS'>>;
   /** False once shutdown has begun (readiness). */
   isAccepting(): boolean;
 }

@@ -11,8 +11,8 @@ import { usageJson } from '../usage/usage.js';
 import { ModelCaller, type CallResult } from './model-call.js';
 import { EMPTY_REPLY_TEXT, inboxBlocks, interruptedToolResults, START_TEXT, systemPrompt } from './prompt.js';
 import { toolErrorMessage } from './tools/coordination.js';
-import { toolsetFor } from './tools/registry.js';
-import type { ClientTool } from './tools/tool.js';
+import { toolsetFor, type McpToolSource } from './tools/registry.js';
+import { toolOutputText, type ClientTool, type ToolOutput } from './tools/tool.js';
 import { EMPTY_ALLOW_LIST } from '../net/address-policy.js';
 import type { FetchPolicy } from '../net/safe-fetch.js';
 
@@ -35,6 +35,8 @@ export interface RunnerDeps {
   onFailure: (agent: AgentRecord, error: unknown) => void;
   /** What fetch_webpage may reach; default: public addresses only. */
   fetchPolicy?: FetchPolicy;
+  /** The operator's MCP servers' tools (AUTON_MCP_CONFIG). */
+  mcp?: McpToolSource;
 }
 
 /** The reason a halted loop's call is aborted with: made once, since a DOMException per abort costs a stack trace. */
@@ -128,7 +130,7 @@ export class AgentRunner implements AgentDriver {
     const { runtime } = this.deps;
     if (stale()) return;
     if (!this.openUserTurn(agent)) return this.settleIdle(agent);
-    const tools = toolsetFor(agent.spec);
+    const tools = toolsetFor(agent.spec, this.deps.mcp);
     for (let step = 0; step < this.deps.maxTurnSteps; step++) {
       if (agent.state === 'idle' || agent.state === 'correcting') runtime.move(agent, 'running');
       if (!this.deps.model.configured) return this.deps.onFailure(agent, new MissingApiKeyError());
@@ -225,7 +227,7 @@ export class AgentRunner implements AgentDriver {
       runtime.emit(agent, 'tool_call', { tool: block.name, tool_use_id: block.id, input });
       if (oversight.afterToolCall(agent, block.name, input)) return null;
       const tool = tools.get(block.name);
-      let content: string;
+      let content: ToolOutput;
       let isError = false;
       try {
         if (!tool) throw new Error(`unknown tool ${block.name}`);
@@ -236,7 +238,7 @@ export class AgentRunner implements AgentDriver {
         isError = true;
       }
       if (stale()) return null;
-      runtime.emit(agent, 'tool_result', { tool: block.name, tool_use_id: block.id, is_error: isError, content: content.slice(0, EVENT_TEXT_CHARS) });
+      runtime.emit(agent, 'tool_result', { tool: block.name, tool_use_id: block.id, is_error: isError, content: toolOutputText(content).slice(0, EVENT_TEXT_CHARS) });
       results.push({ type: 'tool_result', tool_use_id: block.id, content, ...(isError ? { is_error: true } : {}) });
     }
     return results;

@@ -15,10 +15,28 @@ const COORDINATION_TOOLS: ClientTool[] = [spawnChild, listChildren, messageChild
 
 export const KNOWN_TOOLS = [...Object.keys(SERVER_TOOLS), ...Object.keys(OPTIONAL_CLIENT_TOOLS), ...COORDINATION_TOOLS.map((t) => t.definition.name)];
 
+/** Spec entries naming MCP tools: `mcp__<server>` (all its tools) or `mcp__<server>__<tool>`, as Claude Code names them. */
+export const MCP_PREFIX = 'mcp__';
+
+/** The tools of the operator's MCP servers (src/mcp/), as the registry sees them. */
+export interface McpToolSource {
+  /** The spec entries among `names` that name no configured server or no tool it lists. */
+  unknown(names: readonly string[]): string[];
+  /** Every name a spec may use: `mcp__<server>` and `mcp__<server>__<tool>` for the tools known so far. */
+  knownNames(): string[];
+  /** The tools the entries name, from each server's latest tool list. */
+  toolsFor(names: readonly string[]): ClientTool[];
+}
+
 /** Refuses a spec naming a tool that does not exist (a 400 listing the known ones). */
-export function validateTools(spec: AgentSpec): void {
-  const unknown = spec.tools.filter((t) => !KNOWN_TOOLS.includes(t));
-  if (unknown.length > 0) throw badRequest(`spec.tools: unknown tool ${unknown.join(', ')}; known tools: ${KNOWN_TOOLS.join(', ')}`);
+export function validateTools(spec: AgentSpec, mcp?: McpToolSource): void {
+  const builtIn = spec.tools.filter((t) => !t.startsWith(MCP_PREFIX) && !KNOWN_TOOLS.includes(t));
+  const fromMcp = spec.tools.filter((t) => t.startsWith(MCP_PREFIX));
+  const unknown = [...builtIn, ...(mcp ? mcp.unknown(fromMcp) : fromMcp)];
+  if (unknown.length > 0) {
+    const known = [...KNOWN_TOOLS, ...(mcp?.knownNames() ?? [])];
+    throw badRequest(`spec.tools: unknown tool ${unknown.join(', ')}; known tools: ${known.join(', ')}`);
+  }
 }
 
 export interface Toolset {
@@ -26,7 +44,7 @@ export interface Toolset {
   client: Map<string, ClientTool>;
 }
 
-export function toolsetFor(spec: AgentSpec): Toolset {
+export function toolsetFor(spec: AgentSpec, mcp?: McpToolSource): Toolset {
   const client = new Map<string, ClientTool>();
   const definitions: Anthropic.ToolUnion[] = [];
   // A name listed twice is sent once: the Messages API refuses duplicate tool names.
@@ -36,6 +54,7 @@ export function toolsetFor(spec: AgentSpec): Toolset {
     const tool = OPTIONAL_CLIENT_TOOLS[name];
     if (tool) client.set(name, tool);
   }
+  if (mcp) for (const tool of mcp.toolsFor(spec.tools)) client.set(tool.definition.name, tool);
   for (const tool of COORDINATION_TOOLS) client.set(tool.definition.name, tool);
   for (const tool of client.values()) definitions.push(tool.definition);
   return { definitions, client };

@@ -11,10 +11,19 @@ export interface ToolContext {
   fetchPolicy: FetchPolicy;
 }
 
+/** What a tool answers: text, or content blocks when it has more than text (an MCP server's images). */
+export type ToolOutput = string | Array<Anthropic.TextBlockParam | Anthropic.ImageBlockParam>;
+
 /** A tool the runner executes itself; what `run` returns (or throws) becomes the tool_result. */
 export interface ClientTool {
   definition: Anthropic.Tool;
-  run(input: Record<string, unknown>, ctx: ToolContext): Promise<string>;
+  run(input: Record<string, unknown>, ctx: ToolContext): Promise<ToolOutput>;
+}
+
+/** The text of a tool's output, for events (images are named, not included). */
+export function toolOutputText(output: ToolOutput): string {
+  if (typeof output === 'string') return output;
+  return output.map((b) => (b.type === 'text' ? b.text : `[image ${b.source.type === 'base64' ? b.source.media_type : 'url'}]`)).join('\n');
 }
 
 /** Reads a string field of a tool input, or throws an error the model sees as the tool's result. */
