@@ -31,8 +31,8 @@ describe('auton, the CLI, against a real daemon', () => {
     const ls = await auton('ls');
     expect(ls.code).toBe(0);
     const [root, child] = ls.stdout.trimEnd().split('\n');
-    expect(root).toMatch(/^r\s+running\s+0 tok\s+up \d+s$/);
-    expect(child).toMatch(/^└─ child\s+suspended\s+0 tok\s+up \d+s\s+budget_exceeded$/);
+    expect(root).toMatch(/^r\s+running\s+0 tok\s+\$0\.00\s+up \d+s$/);
+    expect(child).toMatch(/^└─ child\s+suspended\s+0 tok\s+\$0\.00\s+up \d+s\s+budget_exceeded$/);
     expect((await ctx.http.get<AgentNodeJson>('/agents/r')).body.policy.budget.max_total_tokens).toBe(5000);
   });
 

@@ -137,9 +137,9 @@ describe('operator console views', () => {
     expect(layout.faults).toEqual([]);
     expect(layout.headers).toEqual(['Agent', 'State', 'Reason', 'Tokens', 'Cost', 'Coherence', 'Drift', 'Restarts']);
     expect(await row('researcher/summarizer').locator('td.reason').textContent()).toBe('loop_detected');
-    // Cost is not reported by this daemon yet: a dash beside the tokens, in the tree and in the detail.
-    expect(await row('researcher').locator('td.cost').textContent()).toBe('—');
-    expect(await page.locator('#detail .stat.cost .stat-value').textContent()).toBe('—');
+    // Cost beside the tokens, in the tree and in the detail (nothing spent yet: the model never answered).
+    expect(await row('researcher').locator('td.cost').textContent()).toBe('$0');
+    expect(await page.locator('#detail .stat.cost .stat-value').textContent()).toMatch(/^\$0/);
 
     await page.setViewportSize({ width: 1024, height: 768 });
     await eventually(() => layoutFaults().then((l) => l.headers)).toEqual(['Agent', 'State', 'Tokens', 'Coh. / drift', 'Restarts']);

@@ -215,7 +215,7 @@ describe('operator console', () => {
     await eventually(() => row('curator/digest').locator('td.tokens .v').textContent()).toBe('1.5k');
     await row('curator').locator('.agent-link').click();
     await eventually(() => page.locator('#detail .log .log-entry[data-type=model_call] .log-text').first().textContent())
-      .toBe('claude-sonnet-4-6 · end_turn · 1540 tokens · “Found three new papers on agent memory.”');
+      .toBe('claude-sonnet-4-6 · end_turn · 1540 tokens · $0.0087 · “Found three new papers on agent memory.”');
     await row('researcher').locator('.agent-link').click();
     await eventually(() => page.locator('#detail-title').textContent()).toBe('researcher');
     expect(pageErrors).toEqual([]);
