@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** A database another live daemon holds: start-up stops with this one line. */
 export class StoreLockedError extends Error {
@@ -15,6 +16,7 @@ export class StoreLockedError extends Error {
 export function lockDatabase(file: string): () => void {
   if (file === ':memory:') return () => {};
   const lockFile = `${file}.lock`;
+  mkdirSync(dirname(file), { recursive: true }); // a fresh checkout has no data/ yet
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockFile, 'wx');
@@ -24,7 +26,8 @@ export function lockDatabase(file: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(lockFile, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) throw new StoreLockedError(file, pid);
+      // Our own pid in the file is a lock left by an earlier life of this process's pid (a container restarted).
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid)) throw new StoreLockedError(file, pid);
       rmSync(lockFile, { force: true }); // stale: its daemon was killed
     }
   }
