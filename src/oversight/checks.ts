@@ -78,7 +78,7 @@ export const NO_CALL: CallEstimate = Object.freeze({ tokens: 0, costUsd: 0 });
  * budget, or would cross it with this call, stops the caller before the call. With NO_CALL it says whether the next
  * call, whatever it costs, is already refused.
  */
-export function subtreeBudget(line: Iterable<AgentRecord>, call: CallEstimate): FindingDraft | null {
+export function subtreeBudget(line: readonly AgentRecord[], call: CallEstimate): FindingDraft | null {
   for (const node of line) {
     const budget = node.policy.budget;
     const maxUsd = budget.subtree_max_cost_usd ?? null;

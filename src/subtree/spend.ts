@@ -13,11 +13,13 @@ export function addSubtreeSpend(
   tree: AgentTree, agent: AgentRecord, tokens: number, costUsd: number | null, save: (agent: AgentRecord) => void,
 ): void {
   const cost = costUsd ?? 0; // a model without a price adds nothing here (its agent's own cost_usd says null)
-  for (const node of selfAndAncestors(tree, agent)) {
+  let node: AgentRecord | undefined = agent;
+  while (node !== undefined) {
     const h = node.health;
     h.subtree_tokens_total = (h.subtree_tokens_total ?? h.tokens_total) + tokens;
     h.subtree_cost_usd = roundUsd((h.subtree_cost_usd ?? h.cost_usd ?? 0) + cost);
     if (node !== agent) save(node); // the caller's own record is saved by whoever recorded the call
+    node = node.parentPath === null ? undefined : tree.find(node.parentPath);
   }
 }
 
@@ -47,9 +49,14 @@ export function backfillSubtreeSpend(tree: AgentTree): void {
   for (const root of tree.roots.values()) visit(root);
 }
 
-/** The agent itself, then its parent, up to its root. */
-export function* selfAndAncestors(tree: AgentTree, agent: AgentRecord): Generator<AgentRecord> {
-  for (let node: AgentRecord | undefined = agent; node !== undefined; node = node.parentPath === null ? undefined : tree.find(node.parentPath)) {
-    yield node;
+/** The agent itself, then its parent, up to its root (a plain loop: this runs before every model call). */
+export function selfAndAncestors(tree: AgentTree, agent: AgentRecord): AgentRecord[] {
+  const line = [agent];
+  let node = agent;
+  while (node.parentPath !== null) {
+    const parent = tree.find(node.parentPath);
+    if (parent === undefined) break;
+    line.push((node = parent));
   }
+  return line;
 }
