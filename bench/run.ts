@@ -17,6 +17,7 @@ import { runnerFigure } from './scenarios/runner.js';
 import { spawnFigure } from './scenarios/spawn.js';
 import { startupFigure } from './scenarios/startup.js';
 import { historyStartupFigure, inboxCostFigure } from './scenarios/store.js';
+import { dryRunFigure, subtreeBudgetFigure, subtreeSuspendFigure } from './scenarios/subtree.js';
 import { renderTable, type Row } from './table.js';
 import { buildTreeDb } from './tree-fixture.js';
 
@@ -39,7 +40,7 @@ const add = (ids: string[], found: Row[]) => found.forEach((row, i) => rows.push
 
 try {
   const treeDb = join(workDir, 'tree.db');
-  if (wants('1', '2', '3', '4', '5', '8')) {
+  if (wants('1', '2', '3', '4', '5', '8', '16c', '16d')) {
     log('building the 10,000-agent store');
     const built = await buildTreeDb(treeDb);
     log(`  ${built.agents} agents, ${built.events} events`);
@@ -51,7 +52,7 @@ try {
     add(['8'], await startupFigure(base, treeDb));
   }
 
-  if (wants('1', '2', '3', '4', '5')) {
+  if (wants('1', '2', '3', '4', '5', '16c', '16d')) {
     const db = join(workDir, 'daemon.db');
     copyFileSync(treeDb, db);
     const daemon = await startDaemonProcess({ db, fakeUrl: fake.url });
@@ -69,6 +70,14 @@ try {
         log('5: oversight pass');
         add(['5'], await oversightFigure(ctx));
       }
+      if (wants('16d')) {
+        log('16d: oversight dry run');
+        add(['16d'], await dryRunFigure(ctx));
+      }
+      if (wants('16c')) {
+        log('16c: subtree suspend of 1,000 agents');
+        add(['16c'], await subtreeSuspendFigure(ctx));
+      }
       if (wants('4')) {
         log('4: SSE fan-out');
         add(['4'], await fanoutFigure(ctx));
@@ -80,6 +89,11 @@ try {
     } finally {
       await daemon.stop();
     }
+  }
+
+  if (wants('16b')) {
+    log('16b: subtree budget check per model call');
+    add(['16b'], await subtreeBudgetFigure(base));
   }
 
   if (wants('7')) {
@@ -122,7 +136,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13', '16b', '16c', '16d'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

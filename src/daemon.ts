@@ -21,6 +21,7 @@ import { WindowTable } from './context/windows.js';
 import { UsageMeter } from './usage/meter.js';
 import { PriceTable } from './usage/pricing.js';
 import { Supervisor } from './supervision/supervisor.js';
+import { addSubtreeSpend, backfillSubtreeSpend } from './subtree/spend.js';
 
 export interface Daemon {
   app: AutonApp;
@@ -70,13 +71,17 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   bus.addSink((event) => metrics.observeEvent(event));
   mcp.observe(metrics.registry);
 
-  const oversight = new OversightEngine(runtime, config.AUTON_OVERSIGHT_INTERVAL_MS);
+  backfillSubtreeSpend(runtime.tree);
+  const oversight = new OversightEngine(runtime, config.AUTON_OVERSIGHT_INTERVAL_MS, { prices, windows });
   const model = anthropicClient({
     apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL,
     maxRetries: config.AUTON_MODEL_MAX_RETRIES, timeoutMs: config.AUTON_MODEL_TIMEOUT_MS,
     maxReplyBytes: config.AUTON_MODEL_MAX_REPLY_BYTES,
   });
-  const meter = new UsageMeter(prices, clock, (agent, detail) => runtime.emit(agent, 'warning', { detail }));
+  const meter = new UsageMeter(
+    prices, clock, (agent, detail) => runtime.emit(agent, 'warning', { detail }),
+    (agent, tokens, costUsd) => addSubtreeSpend(runtime.tree, agent, tokens, costUsd, (node) => runtime.save(node)),
+  );
   const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
   const runner = new AgentRunner({
     runtime, model, oversight, windows, meter, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW }, mcp: mcp.tools,

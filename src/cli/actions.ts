@@ -5,6 +5,7 @@ import { SUSPEND_REASONS } from '../domain/schemas.js';
 import { agentUrl } from './client.js';
 import { emit, paintState, UsageError, type CliContext } from './output.js';
 import type { Node } from './tree.js';
+import { changedAll, printDryRun, subtreeSuffix } from './subtree.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -97,22 +98,33 @@ export function actionCommands(program: Command, context: (cmd: Command) => CliC
   program.command('suspend').argument('<path>').description('suspend with a typed reason')
     .addOption(new Option('--reason <reason>', 'suspend reason').choices(SUSPEND_REASONS).default('manual'))
     .option('--detail <text>', 'a note kept with the suspension')
-    .action(async (path: string, opts: { reason: string; detail?: string }, cmd: Command) => {
+    .option('--subtree', 'the agent and every live descendant, in one request')
+    .action(async (path: string, opts: { reason: string; detail?: string; subtree?: boolean }, cmd: Command) => {
       const ctx = context(cmd);
-      changed(ctx, 'suspended', await ctx.client.post<Node>(agentUrl(path, 'suspend'), { reason: opts.reason, ...(opts.detail ? { detail: opts.detail } : {}) }));
+      const body = { reason: opts.reason, ...(opts.detail ? { detail: opts.detail } : {}) };
+      if (opts.subtree) return changedAll(ctx, 'suspended', await ctx.client.post(agentUrl(path, 'suspend') + subtreeSuffix(opts), body));
+      changed(ctx, 'suspended', await ctx.client.post<Node>(agentUrl(path, 'suspend'), body));
     });
 
   program.command('resume').argument('<path>').description('resume a suspended agent')
     .option('--guidance <text>', 'delivered at the first model call after resuming')
-    .action(async (path: string, opts: { guidance?: string }, cmd: Command) => {
+    .option('--subtree', 'the agent and every live descendant, in one request')
+    .action(async (path: string, opts: { guidance?: string; subtree?: boolean }, cmd: Command) => {
       const ctx = context(cmd);
-      changed(ctx, 'resumed', await ctx.client.post<Node>(agentUrl(path, 'resume'), opts.guidance ? { guidance: opts.guidance } : {}));
+      const body = opts.guidance ? { guidance: opts.guidance } : {};
+      if (opts.subtree) return changedAll(ctx, 'resumed', await ctx.client.post(agentUrl(path, 'resume') + subtreeSuffix(opts), body));
+      changed(ctx, 'resumed', await ctx.client.post<Node>(agentUrl(path, 'resume'), body));
     });
 
   program.command('checkpoint').argument('<path>').description('save a snapshot of the conversation and state')
     .option('--label <text>', 'a name for it')
-    .action(async (path: string, opts: { label?: string }, cmd: Command) => {
+    .option('--subtree', 'every live descendant too, in one consistent cut')
+    .action(async (path: string, opts: { label?: string; subtree?: boolean }, cmd: Command) => {
       const ctx = context(cmd);
+      if (opts.subtree) {
+        const res = await ctx.client.post<{ cut: string; checkpoints: Array<{ id: string; path: string; turns: number }> }>(agentUrl(path, 'checkpoint') + subtreeSuffix(opts), opts.label ? { label: opts.label } : {});
+        return emit(ctx, res, () => [`cut ${ctx.colour.bold(res.cut)}`, ...res.checkpoints.map((c) => `checkpoint ${ctx.colour.bold(c.id)} of ${c.path} (${c.turns} turns)`)].join('\n'));
+      }
       const cp = await ctx.client.post<{ id: string; path: string; turns: number }>(agentUrl(path, 'checkpoint'), opts.label ? { label: opts.label } : {});
       emit(ctx, cp, () => `checkpoint ${ctx.colour.bold(cp.id)} of ${cp.path} (${cp.turns} turns)`);
     });
@@ -129,16 +141,22 @@ export function actionCommands(program: Command, context: (cmd: Command) => CliC
   program.command('fork').argument('<path>').description('start a new sibling from the latest (or a named) checkpoint')
     .option('--id <id>', "the new agent's id")
     .option('--checkpoint <id>', 'fork from this checkpoint')
-    .action(async (path: string, opts: { id?: string; checkpoint?: string }, cmd: Command) => {
+    .option('--subtree', 'copy the whole subtree from a subtree checkpoint (checkpoint --subtree)')
+    .action(async (path: string, opts: { id?: string; checkpoint?: string; subtree?: boolean }, cmd: Command) => {
       const ctx = context(cmd);
-      changed(ctx, 'forked', await ctx.client.post<Node>(agentUrl(path, 'fork'), { ...opts }));
+      const { subtree: _subtree, ...body } = opts;
+      if (opts.subtree) return changedAll(ctx, 'forked', await ctx.client.post(agentUrl(path, 'fork') + subtreeSuffix(opts), body));
+      changed(ctx, 'forked', await ctx.client.post<Node>(agentUrl(path, 'fork'), body));
     });
 
   program.command('restart').argument('<path>').description('restart from the latest checkpoint (counts against max_restarts)')
     .option('--reason <text>', 'why (kept in the log)')
-    .action(async (path: string, opts: { reason?: string }, cmd: Command) => {
+    .option('--subtree', 'the agent and every live descendant, in one request')
+    .action(async (path: string, opts: { reason?: string; subtree?: boolean }, cmd: Command) => {
       const ctx = context(cmd);
-      changed(ctx, 'restarted', await ctx.client.post<Node>(agentUrl(path, 'restart'), opts.reason ? { reason: opts.reason } : {}));
+      const body = opts.reason ? { reason: opts.reason } : {};
+      if (opts.subtree) return changedAll(ctx, 'restarted', await ctx.client.post(agentUrl(path, 'restart') + subtreeSuffix(opts), body));
+      changed(ctx, 'restarted', await ctx.client.post<Node>(agentUrl(path, 'restart'), body));
     });
 
   program.command('kill').argument('<path>').description('terminate the agent and its descendants')
@@ -151,9 +169,14 @@ export function actionCommands(program: Command, context: (cmd: Command) => CliC
       changed(ctx, opts.purge ? 'purged' : 'terminated', node);
     });
 
-  program.command('oversight').description('run every oversight check on every agent now')
-    .action(async (_opts: unknown, cmd: Command) => {
+  program.command('oversight').argument('[path]', 'with --dry-run: only this subtree')
+    .description('run every oversight check on every agent now (--dry-run: say what it would do, change nothing)')
+    .option('--dry-run', 'what a pass would do to each agent and why, changing nothing')
+    .action(async (path: string | undefined, opts: { dryRun?: boolean }, cmd: Command) => {
       const ctx = context(cmd);
+      if (opts.dryRun) {
+        return printDryRun(ctx, await ctx.client.post(`/oversight/check?dry_run=true${path ? `&path=${encodeURIComponent(path)}` : ''}`));
+      }
       const res = await ctx.client.post<{ events: Array<{ path: string; kind: string; action: string; detail: string }> }>('/oversight/check');
       emit(ctx, res, () => (res.events.length === 0
         ? 'no findings'

@@ -112,6 +112,8 @@ export interface Checkpoint {
   turns: number;
   /** The context it restores, by reference into the agent's history (the history itself is never rewritten). */
   context?: ContextRef;
+  /** Set on every checkpoint of one subtree checkpoint (one consistent cut), so a subtree fork finds its parts. */
+  cut?: string;
   /** Checkpoints written before histories were kept as rows carry their turns inline. */
   conversation?: TurnJson[];
   health: AgentHealth;
@@ -120,7 +122,8 @@ export interface Checkpoint {
 export function freshHealth(): AgentHealth {
   return {
     coherence: 1, drift: 0, token_rate: 0, tokens_total: 0, input_tokens: 0, output_tokens: 0, cache_write_5m_tokens: 0,
-    cache_write_1h_tokens: 0, cache_read_tokens: 0, cost_usd: 0, context_tokens: 0, loops_detected: 0, last_check: null,
+    cache_write_1h_tokens: 0, cache_read_tokens: 0, cost_usd: 0, context_tokens: 0, loops_detected: 0, last_check: null, subtree_tokens_total: 0,
+    subtree_cost_usd: 0,
   };
 }
 

@@ -141,6 +141,8 @@ class NodeParts {
   contextTokens: number | undefined = 0;
   loopsDetected = 0;
   lastCheck: string | null = null;
+  subtreeTokens: number | undefined = 0;
+  subtreeCost: number | undefined = 0;
   createdAtMs = 0;
   startedAtMs: number | null = null;
   middle = '';
@@ -166,6 +168,7 @@ class NodeParts {
 const HEALTH_KEYS = [
   'coherence', 'drift', 'token_rate', 'tokens_total', 'input_tokens', 'output_tokens', 'cache_write_5m_tokens',
   'cache_write_1h_tokens', 'cache_read_tokens', 'cost_usd', 'context_tokens', 'loops_detected', 'last_check',
+  'subtree_tokens_total', 'subtree_cost_usd',
 ] as const satisfies ReadonlyArray<keyof AgentHealth>;
 const allHealthKeys: [Exclude<keyof AgentHealth, (typeof HEALTH_KEYS)[number]>] extends [never] ? true : never = true;
 void allHealthKeys;
@@ -207,6 +210,7 @@ function refresh(parts: NodeParts, agent: AgentRecord): void {
     || parts.cacheWrite5m !== health.cache_write_5m_tokens || parts.cacheWrite1h !== health.cache_write_1h_tokens
     || parts.cacheRead !== health.cache_read_tokens || parts.costUsd !== health.cost_usd || parts.contextTokens !== health.context_tokens
     || parts.loopsDetected !== health.loops_detected || parts.lastCheck !== health.last_check
+    || parts.subtreeTokens !== health.subtree_tokens_total || parts.subtreeCost !== health.subtree_cost_usd
     || parts.createdAtMs !== agent.createdAtMs || parts.startedAtMs !== agent.startedAtMs) {
     parts.health = health;
     parts.coherence = health.coherence;
@@ -222,6 +226,8 @@ function refresh(parts: NodeParts, agent: AgentRecord): void {
     parts.contextTokens = health.context_tokens;
     parts.loopsDetected = health.loops_detected;
     parts.lastCheck = health.last_check;
+    parts.subtreeTokens = health.subtree_tokens_total;
+    parts.subtreeCost = health.subtree_cost_usd;
     parts.createdAtMs = agent.createdAtMs;
     parts.startedAtMs = agent.startedAtMs;
     parts.middle = `${JSON.stringify(health)},"created_at":"${isoTime(agent.createdAtMs)}"`

@@ -53,6 +53,10 @@ export const budgetSchema = z.strictObject({
   max_runtime_seconds: positiveInt.nullable().default(null),
   max_cost_usd: z.number().positive().max(LIMITS.maxCostUsd).nullable().default(null)
     .meta({ description: "Suspend budget_exceeded once the agent's model calls (the judge's included) cost this many USD" }),
+  subtree_max_cost_usd: z.number().positive().max(LIMITS.maxCostUsd).nullable().default(null)
+    .meta({ description: 'USD the agent and all its descendants (dead and purged ones included) may spend together; a call that would cross it suspends its caller budget_exceeded' }),
+  subtree_max_total_tokens: positiveInt.nullable().default(null)
+    .meta({ description: 'Tokens (as tokens_total counts them) the agent and all its descendants may use together' }),
 });
 
 export const policySchema = z.strictObject({
@@ -61,7 +65,10 @@ export const policySchema = z.strictObject({
   max_restarts: z.number().int().min(0).max(1000).default(3),
   restart_window_seconds: positiveInt.nullable().default(null)
     .meta({ description: "Count only the restarts of the last this-many seconds against max_restarts (OTP's period); null counts all" }),
-  budget: budgetSchema.default({ max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null, max_cost_usd: null }),
+  budget: budgetSchema.default({
+    max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null, max_cost_usd: null,
+    subtree_max_cost_usd: null, subtree_max_total_tokens: null,
+  }),
   drift_threshold: z.number().min(0).max(1).default(0.4),
   max_children: z.number().int().min(0).max(10_000).default(10),
   max_depth: z.number().int().min(0).max(64).default(3),
@@ -85,6 +92,10 @@ export const healthSchema = z.object({
   context_tokens: z.number().optional().meta({ description: 'Tokens of the last prompt sent (what the context window holds)' }),
   loops_detected: z.number(),
   last_check: z.string().nullable(),
+  subtree_tokens_total: z.number().optional()
+    .meta({ description: 'tokens_total of the agent and all its descendants, dead and purged ones included' }),
+  subtree_cost_usd: z.number().optional()
+    .meta({ description: 'cost_usd of the agent and all its descendants, dead and purged ones included (calls of a model without a price add nothing)' }),
 });
 export type AgentHealth = z.infer<typeof healthSchema>;
 

@@ -1,7 +1,11 @@
 import type { AgentRecord } from '../domain/agent.js';
 import { isActive } from '../domain/states.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { CALL_CHECKS, coherence, drift, PERIODIC_CHECKS, tokensInLastHour, type Check } from './checks.js';
+import type { WindowTable } from '../context/windows.js';
+import { selfAndAncestors } from '../subtree/spend.js';
+import type { PriceTable } from '../usage/pricing.js';
+import { CALL_CHECKS, coherence, drift, NO_CALL, PERIODIC_CHECKS, subtreeBudget, tokensInLastHour, type CallEstimate, type Check } from './checks.js';
+import { dryRunOf, type DryRunEntry } from './dry-run.js';
 import type { Finding, FindingDraft } from './finding.js';
 import { loopPeriod, toolSignature, TOOL_HISTORY } from './loops.js';
 
@@ -13,7 +17,11 @@ export class OversightEngine {
   private timer: NodeJS.Timeout | null = null;
   private readonly latest = new Map<string, Finding[]>();
 
-  constructor(private readonly runtime: Runtime, private readonly intervalMs: number) {}
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly intervalMs: number,
+    private readonly tables: { prices?: PriceTable; windows?: WindowTable } = {},
+  ) {}
 
   start(): void {
     if (this.timer) return;
@@ -59,7 +67,47 @@ export class OversightEngine {
   /** Budget enforcement right after a model call: true when the agent was suspended and must not call again. */
   afterModelCall(agent: AgentRecord): boolean {
     const nowMs = this.runtime.clock();
-    return this.check(agent, CALL_CHECKS, nowMs, new Date(nowMs).toISOString()).some((f) => f.action === 'suspend');
+    return this.check(agent, [...CALL_CHECKS, this.subtreeCheck(NO_CALL)], nowMs, new Date(nowMs).toISOString()).some((f) => f.action === 'suspend');
+  }
+
+  /**
+   * Subtree budgets right before a model call (never during one): true when the call would cross the subtree budget
+   * of the agent or an ancestor, or one is already spent; the agent is then suspended budget_exceeded, naming whose
+   * budget it is. Costs O(depth). `promptTokens` is the context gauge's estimate of the prompt about to be sent.
+   */
+  beforeModelCall(agent: AgentRecord, promptTokens: number): boolean {
+    const call = this.estimateCall(agent, promptTokens);
+    if (!subtreeBudget(selfAndAncestors(this.runtime.tree, agent), call)) return false;
+    const nowMs = this.runtime.clock();
+    return this.check(agent, [this.subtreeCheck(call)], nowMs, new Date(nowMs).toISOString()).length > 0;
+  }
+
+  /**
+   * The prompt at the uncached input price (cache reads would cost less, writes a little more) plus a reply as long as
+   * the agent's replies have been on average (0 before its first). A model without a price estimates $0.
+   */
+  estimateCall(agent: AgentRecord, promptTokens: number): CallEstimate {
+    const output = agent.turnCount > 0 ? Math.round((agent.health.output_tokens ?? 0) / agent.turnCount) : 0;
+    const price = this.tables.prices?.priceOf(agent.spec.model) ?? null;
+    const costUsd = price ? (promptTokens * price.input + output * price.output) / 1_000_000 : 0;
+    return { tokens: promptTokens + output, costUsd };
+  }
+
+  private subtreeCheck(call: CallEstimate): Check {
+    return (agent) => subtreeBudget(selfAndAncestors(this.runtime.tree, agent), call);
+  }
+
+  /**
+   * What a pass would do to every agent of the subtree at `path` (the whole tree when null), and why, changing nothing:
+   * the same checks in the same order as runPass, plus what each agent's next model call would meet.
+   */
+  dryRun(path: string | null): DryRunEntry[] {
+    const roots = path === null ? [...this.runtime.tree.roots.values()] : [this.runtime.get(path)];
+    return dryRunOf(roots, this.runtime.clock(), {
+      periodic: PERIODIC_CHECKS,
+      nextCall: this.subtreeCheck(NO_CALL),
+      windowOf: (model) => this.tables.windows?.windowOf(model) ?? null,
+    });
   }
 
   /** Drift and coherence, right after the judge scored the agent. */

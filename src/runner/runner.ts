@@ -139,6 +139,8 @@ export class AgentRunner implements AgentDriver {
       let result: CallResult | null;
       try {
         const system = systemPrompt(agent, agent.parentPath ? runtime.tree.find(agent.parentPath) : undefined);
+        // Subtree budgets stop an agent before a call, never in one (the head is counted only before a first call).
+        if (this.deps.oversight.beforeModelCall(agent, this.caller.gauge.estimate(agent, system))) return;
         result = await this.caller.call(agent, { system, tools: tools.definitions }, controller.signal, stale);
       } catch (error) {
         if (stale() || isAbort(error)) return;

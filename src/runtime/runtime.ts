@@ -213,7 +213,7 @@ export class Runtime {
     return agent;
   }
 
-  checkpoint(path: string, label?: string, actor: Actor = {}): Checkpoint {
+  checkpoint(path: string, label?: string, actor: Actor = {}, cut?: string): Checkpoint {
     const agent = this.get(path);
     this.admit(actor);
     agent.checkpointCount += 1;
@@ -227,8 +227,9 @@ export class Runtime {
       health: { ...agent.health },
     };
     if (label) checkpoint.label = label;
+    if (cut) checkpoint.cut = cut;
     this.store.saveCheckpoint(checkpoint);
-    this.emit(agent, 'checkpoint', { checkpoint: checkpoint.id, turns: checkpoint.turns, label: label ?? null, ...actorData(actor) });
+    this.emit(agent, 'checkpoint', { checkpoint: checkpoint.id, turns: checkpoint.turns, label: label ?? null, ...(cut ? { cut } : {}), ...actorData(actor) });
     this.save(agent);
     return checkpoint;
   }
@@ -265,7 +266,12 @@ export class Runtime {
     const rows = await this.store.checkpointContext(checkpoint);
     this.admit(actor); // the store may have failed while the checkpoint was read
     const id = options.id ?? this.tree.uniqueId(source.parentPath, `${source.id}-fork`);
-    const forked = this.create(source.parentPath, id, structuredClone(source.spec), structuredClone(source.policy), { source, checkpoint, rows }, actor);
+    return this.forkInto(source.parentPath, id, source, checkpoint, rows, actor);
+  }
+
+  /** A copy of `source` as `id` under `parentPath`, continuing from `checkpoint` (whose context `rows` were read). */
+  forkInto(parentPath: string | null, id: string, source: AgentRecord, checkpoint: Checkpoint, rows: HistoryRow[], actor: Actor = {}): AgentRecord {
+    const forked = this.create(parentPath, id, structuredClone(source.spec), structuredClone(source.policy), { source, checkpoint, rows }, actor);
     this.emit(source, 'forked', { to: forked.path, checkpoint: checkpoint.id, ...actorData(actor) });
     return forked;
   }

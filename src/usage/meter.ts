@@ -24,6 +24,8 @@ export class UsageMeter {
     private readonly prices: PriceTable,
     private readonly clock: () => number,
     private readonly warn: (agent: AgentRecord, detail: string) => void,
+    /** Told of every call recorded (subtree spend sums add it to the agent's ancestors). */
+    private readonly onRecorded: (agent: AgentRecord, tokens: number, costUsd: number | null) => void = () => {},
   ) {}
 
   record(agent: AgentRecord, rawUsage: unknown, model: string): MeteredUsage {
@@ -34,6 +36,7 @@ export class UsageMeter {
       this.warn(agent, `no price for model ${model}: cost_usd is null; add it to a price table named by AUTON_PRICES_FILE`);
     }
     const tokens = recordUsage(agent, figures, costUsd, this.clock());
+    this.onRecorded(agent, tokens, costUsd);
     return { usage: figures, costUsd, tokens, usageProblems: problems };
   }
 }

@@ -166,6 +166,19 @@ describe('auton with API keys', () => {
     expect(await runCli(['ls'], { url: keyed.d.url, env: { AUTON_API_KEY: KEY } })).toMatchObject({ code: 0 });
     expect(await runCli(['ls', '--api-key', KEY], { url: keyed.d.url })).toMatchObject({ code: 0 });
   });
+
+  it('acts on a whole subtree with --subtree (children first for suspend), and oversight --dry-run says what it would do', async () => {
+    await spawnAgent(ctx.http, null, 'r', { policy: { budget: { max_runtime_seconds: 1_000 } } });
+    await spawnAgent(ctx.http, 'r', 'a');
+    expect((await auton('suspend', 'r', '--subtree')).stdout).toBe('suspended r/a: suspended (manual)\nsuspended r: suspended (manual)\n');
+    expect((await auton('resume', 'r', '--subtree')).stdout).toMatch(/^resumed r: \w+\nresumed r\/a: \w+\n$/);
+    const cut = await auton('checkpoint', 'r', '--subtree');
+    expect(cut.stdout).toMatch(/^cut cut-\w+\ncheckpoint cp-1 of r \(\d+ turns\)\ncheckpoint cp-1 of r\/a \(\d+ turns\)\n$/);
+    expect((await auton('fork', 'r', '--subtree', '--id', 'r2')).stdout).toMatch(/^forked r2: \w+\nforked r2\/a: \w+\n$/);
+    const dry = await auton('oversight', '--dry-run', 'r');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^r {2}nothing to do {2}context \S+ {2}cache hits \S+\nr\/a {2}nothing to do/);
+  });
 });
 
 describe('the daemon, started as npm start does', () => {

@@ -26,14 +26,18 @@ describe('request bodies', () => {
     });
     expect(policySchema.parse({})).toEqual({
       restart: 'on_failure', supervision: 'one_for_one', max_restarts: 3, restart_window_seconds: null,
-      budget: { max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null, max_cost_usd: null },
+      budget: { max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null, max_cost_usd: null,
+        subtree_max_cost_usd: null, subtree_max_total_tokens: null },
       drift_threshold: 0.4, max_children: 10, max_depth: 3, repeatable_tools: [],
     });
   });
 
   it('fills budget defaults when only part of a budget is given', () => {
     expect(policySchema.parse({ budget: { max_runtime_seconds: 10 } }).budget)
-      .toEqual({ max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: 10, max_cost_usd: null });
+      .toEqual({
+        max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: 10, max_cost_usd: null,
+        subtree_max_cost_usd: null, subtree_max_total_tokens: null,
+      });
   });
 
   it('refuses unknown fields at every level, naming them', () => {

@@ -187,6 +187,7 @@ describe('operator console views', () => {
   it.skipIf(!hasChromium)(`shows the latest events across the tree in the feed, newest first${needs}`, async () => {
     await select('researcher');
     await page.getByRole('button', { name: 'Checkpoint' }).click();
+    await page.locator('#form-dialog').getByRole('button', { name: 'Checkpoint' }).click(); // it has children: asked about its subtree
     const first = page.locator('#feed .feed-entry').first();
     await eventually(() => first.getAttribute('data-type')).toBe('checkpoint');
     expect(await first.locator('.feed-path').textContent()).toBe('researcher');

@@ -118,6 +118,7 @@ describe('operator console', () => {
     expect(await page.getByRole('button', { name: 'Resume' }).isEnabled()).toBe(true);
 
     await page.getByRole('button', { name: 'Resume' }).click();
+    await dialog().getByRole('button', { name: 'Resume' }).click(); // an agent with children: asked about its subtree
     await eventually(() => badge.textContent()).toBe('running');
     await eventually(() => badge.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(220, 245, 229)');
     expect(await row('researcher').locator('td.reason').textContent()).toBe('—');
@@ -126,6 +127,7 @@ describe('operator console', () => {
 
   it.skipIf(!hasChromium)(`shows the agent's live log, checkpoints and a filtered tree${needs}`, async () => {
     await page.getByRole('button', { name: 'Checkpoint' }).click();
+    await dialog().getByRole('button', { name: 'Checkpoint' }).click();
     await eventually(() => page.locator('.cp-table tbody tr').count()).toBe(1);
     const types = () => page.locator('#detail .log .log-type').allTextContents();
     await eventually(types).toEqual(['spawned', 'state_change', 'state_change', 'suspended', 'state_change', 'resumed', 'checkpoint']);
@@ -230,5 +232,18 @@ describe('operator console', () => {
       mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
       writeFileSync(SCREENSHOT, png);
     }
+  });
+
+  it.skipIf(!hasChromium)(`suspends a whole subtree from the page with the "whole subtree" choice${needs}`, async () => {
+    expect((await api('POST', '/agents', { id: 'team', spec: { goal: 'lead' } })).status).toBe(201);
+    expect((await api('POST', '/agents/team', { id: 'member', spec: { goal: 'help' } })).status).toBe(201);
+    await eventually(() => row('team/member').locator('.state').textContent(), LIVE_MS).toMatch(/^(running|idle)$/);
+    await row('team').locator('.agent-link').click();
+    await eventually(() => page.locator('#detail-title').textContent()).toBe('team');
+    await page.getByRole('button', { name: 'Suspend', exact: true }).click();
+    await dialog().getByLabel('Whole subtree (every live descendant too)').check();
+    await dialog().getByRole('button', { name: 'Suspend' }).click();
+    await eventually(() => row('team/member').locator('.state').textContent(), LIVE_MS).toBe('suspended');
+    await eventually(() => row('team').locator('.state').textContent()).toBe('suspended');
   });
 });

@@ -25,14 +25,14 @@ describe('17.10b: a child spawned with spawn_child', () => {
     const result = await spawnChildWith({ id: 'kid', goal: 'count the gulls' });
     expect(result).toMatchObject({ content: 'spawned p/kid' });
     const kid = (await http.get<AgentNodeJson>('/agents/p/kid')).body;
-    expect(kid.policy.budget).toEqual({ max_cost_usd: null, max_total_tokens: 10_000, max_tokens_per_hour: 2_000, max_runtime_seconds: null });
+    expect(kid.policy.budget).toEqual({ max_cost_usd: null, max_total_tokens: 10_000, max_tokens_per_hour: 2_000, max_runtime_seconds: null, subtree_max_cost_usd: null, subtree_max_total_tokens: null });
     expect(kid.policy).toMatchObject({ max_children: 4, max_depth: 2 });
   });
 
   it('17.10b: takes tighter limits when it asks for them', async () => {
     await spawnChildWith({ id: 'kid', goal: 'g', budget: { max_total_tokens: 500, max_runtime_seconds: 60 }, max_children: 0, max_depth: 1 });
     const kid = (await http.get<AgentNodeJson>('/agents/p/kid')).body;
-    expect(kid.policy.budget).toEqual({ max_cost_usd: null, max_total_tokens: 500, max_tokens_per_hour: 2_000, max_runtime_seconds: 60 });
+    expect(kid.policy.budget).toEqual({ max_cost_usd: null, max_total_tokens: 500, max_tokens_per_hour: 2_000, max_runtime_seconds: 60, subtree_max_cost_usd: null, subtree_max_total_tokens: null });
     expect(kid.policy).toMatchObject({ max_children: 0, max_depth: 1 });
   });
 

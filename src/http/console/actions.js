@@ -20,6 +20,15 @@ export function enabledActions(node) {
 }
 
 const optional = (value) => (value === '' ? undefined : value);
+
+/** The "whole subtree" choice (`?subtree=true`), offered only on an agent with children. */
+const hasKids = (node) => (node.children?.length ?? 0) > 0 || (node.children_count ?? 0) > 0;
+const subtreeField = (node) => (hasKids(node) ? [{ name: 'subtree', label: 'Whole subtree (every live descendant too)', type: 'checkbox', value: false }] : []);
+const subtreeQs = (v) => (v.subtree ? '?subtree=true' : '');
+/** A direct call on a leaf; on an agent with children, a short form asking whether the whole subtree is meant. */
+const maybeSubtree = (node, title, submitLabel, run) => (hasKids(node)
+  ? formDialog({ title, submitLabel, fields: subtreeField(node), onSubmit: (v) => run(subtreeQs(v)) })
+  : run(''));
 const numberOr = (value) => (value === '' ? null : Number(value));
 
 /** The spawn form; `parent` null spawns a root. Only policy fields the operator changed are sent. */
@@ -105,13 +114,14 @@ export async function runAction(name, node, ctx) {
         fields: [
           { name: 'reason', label: 'Reason', type: 'select', value: 'manual', options: SUSPEND_REASONS.map((r) => [r, r.replace('_', ' ')]) },
           { name: 'detail', label: 'Detail', placeholder: 'why, for the log', maxlength: 1000 },
+          ...subtreeField(node),
         ],
-        onSubmit: (v) => call('POST', agentUrl(path, 'suspend'), { reason: v.reason, detail: optional(v.detail) }),
+        onSubmit: (v) => call('POST', agentUrl(path, 'suspend') + subtreeQs(v), { reason: v.reason, detail: optional(v.detail) }),
       });
     case 'resume':
-      return call('POST', agentUrl(path, 'resume'));
+      return maybeSubtree(node, `Resume ${path}`, 'Resume', (qs) => call('POST', agentUrl(path, 'resume') + qs));
     case 'checkpoint':
-      return call('POST', agentUrl(path, 'checkpoint'));
+      return maybeSubtree(node, `Checkpoint ${path}`, 'Checkpoint', (qs) => call('POST', agentUrl(path, 'checkpoint') + qs));
     case 'fork':
       return formDialog({
         title: `Fork ${path}`, description: 'A new sibling with the same spec and policy continues from a checkpoint.',
@@ -119,19 +129,20 @@ export async function runAction(name, node, ctx) {
         fields: [
           { name: 'id', label: 'New id', pattern: ID_PATTERN, placeholder: `${node.id}-fork` },
           { name: 'checkpoint', label: 'Checkpoint', type: 'select', value: '', options: [['', 'latest'], ...ctx.checkpoints().map((c) => [c.id, `${c.id}${c.label ? ` · ${c.label}` : ''}`])] },
+          ...subtreeField(node),
         ],
         async onSubmit(v) {
-          const forked = await api('POST', agentUrl(path, 'fork'), { id: optional(v.id), checkpoint: optional(v.checkpoint) });
+          const forked = await api('POST', agentUrl(path, 'fork') + subtreeQs(v), { id: optional(v.id), checkpoint: optional(v.checkpoint) });
           await ctx.refresh();
-          ctx.select(forked.path);
+          ctx.select(forked.agents ? forked.agents[0].path : forked.path);
         },
       });
     case 'restart':
       return formDialog({
         title: `Restart ${path}?`, danger: true, submitLabel: 'Restart',
         description: `The conversation goes back to the latest checkpoint (or starts fresh without one) and pending messages are dropped. This is restart ${node.restart_count + 1} of ${node.policy.max_restarts}.`,
-        fields: [{ name: 'reason', label: 'Reason (for the log)' }],
-        onSubmit: (v) => call('POST', agentUrl(path, 'restart'), { reason: optional(v.reason) }),
+        fields: [{ name: 'reason', label: 'Reason (for the log)' }, ...subtreeField(node)],
+        onSubmit: (v) => call('POST', agentUrl(path, 'restart') + subtreeQs(v), { reason: optional(v.reason) }),
       });
     case 'terminate': {
       const dead = node.state === 'dead';

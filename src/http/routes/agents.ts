@@ -14,6 +14,8 @@ import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses, pathParams } from '../openapi.js';
 import { sendBytes, sendJson, sendNode, sendRaw } from '../reply.js';
+import { isSubtree, sendSubtree, subtreeAnswerSchema, subtreeQuery } from '../subtree.js';
+import { SubtreeOps } from '../../subtree/operations.js';
 
 const depthQuery = z.object({
   depth: z.coerce.number().int().min(0).max(64).optional()
@@ -24,6 +26,7 @@ const listQuery = depthQuery.extend({
   offset: z.coerce.number().int().min(0).optional().meta({ description: 'Roots to skip' }),
 });
 const node = { 200: agentNodeSchema, ...errorResponses };
+const nodeOrSubtree = { 200: z.union([agentNodeSchema, subtreeAnswerSchema]), ...errorResponses };
 const created = { 201: agentNodeSchema, ...errorResponses };
 const tags = ['agents'];
 const read = { access: 'agent:read' } as const;
@@ -32,6 +35,7 @@ const operate = { access: 'agent:operate' } as const;
 /** The tree and every lifecycle operation on it (spec: "Protocol"). */
 export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
   const { runtime } = ctx;
+  const subtree = new SubtreeOps(runtime);
 
   app.get('/agents', {
     config: { access: 'key' },
@@ -109,16 +113,28 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
 
   app.post('/agents/:path/suspend', {
     config: operate,
-    schema: { tags, operationId: 'suspendAgent', summary: 'Suspend with a typed reason (default manual)', params: pathParams, body: suspendBodySchema.nullish(), response: node },
+    schema: {
+      tags, operationId: 'suspendAgent', summary: 'Suspend with a typed reason (default manual); ?subtree=true: every live descendant too, children first',
+      params: pathParams, querystring: subtreeQuery, body: suspendBodySchema.nullish(), response: nodeOrSubtree,
+    },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
-    return sendNode(reply, runtime, 200, runtime.suspend(path, req.body?.reason ?? 'manual', req.body?.detail, actorOf(req)));
+    const reason = req.body?.reason ?? 'manual';
+    if (isSubtree(req.query)) return sendSubtree(reply, runtime, 200, subtree.suspend(path, reason, req.body?.detail, actorOf(req)).agents);
+    return sendNode(reply, runtime, 200, runtime.suspend(path, reason, req.body?.detail, actorOf(req)));
   });
 
   app.post('/agents/:path/resume', {
     config: operate,
-    schema: { tags, operationId: 'resumeAgent', summary: 'Resume a suspended agent, optionally with guidance', params: pathParams, body: resumeBodySchema.nullish(), response: node },
-  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.resume(agentPath(req.params.path), req.body?.guidance, actorOf(req))));
+    schema: {
+      tags, operationId: 'resumeAgent', summary: 'Resume a suspended agent, optionally with guidance; ?subtree=true: every suspended descendant too, parents first',
+      params: pathParams, querystring: subtreeQuery, body: resumeBodySchema.nullish(), response: nodeOrSubtree,
+    },
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    if (isSubtree(req.query)) return sendSubtree(reply, runtime, 200, subtree.resume(path, req.body?.guidance, actorOf(req)).agents);
+    return sendNode(reply, runtime, 200, runtime.resume(path, req.body?.guidance, actorOf(req)));
+  });
 
   app.post('/agents/:path/message', {
     config: operate,
@@ -133,7 +149,13 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
 
   app.post('/agents/:path/restart', {
     config: operate,
-    schema: { tags, operationId: 'restartAgent', summary: 'Restart from the latest checkpoint (counts against max_restarts)', params: pathParams, body: restartBodySchema.nullish(), response: node },
-  }, async (req, reply) => sendNode(reply, runtime, 200, await runtime.restart(agentPath(req.params.path), actorOf(req, req.body?.reason))));
+    schema: {
+      tags, operationId: 'restartAgent', summary: 'Restart from the latest checkpoint (counts against max_restarts); ?subtree=true: every live descendant too, parents first',
+      params: pathParams, querystring: subtreeQuery, body: restartBodySchema.nullish(), response: nodeOrSubtree,
+    },
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    if (isSubtree(req.query)) return sendSubtree(reply, runtime, 200, (await subtree.restart(path, actorOf(req, req.body?.reason))).agents);
+    return sendNode(reply, runtime, 200, await runtime.restart(path, actorOf(req, req.body?.reason)));
+  });
 };
-

@@ -8,25 +8,43 @@ import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses, pathParams } from '../openapi.js';
 import { sendJson, sendNode } from '../reply.js';
+import { isSubtree, sendSubtree, subtreeAnswerSchema, subtreeQuery } from '../subtree.js';
+import { SubtreeOps } from '../../subtree/operations.js';
 
 const checkpointSummary = z.object({
   id: z.string(), path: z.string(), timestamp: z.string(), turns: z.number(), state: z.string(), label: z.string().optional(),
 }).meta({ id: 'Checkpoint' });
 const tags = ['checkpoints'];
+const subtreeCheckpoints = z.object({
+  cut: z.string().meta({ description: 'Marks every checkpoint of this one consistent cut (fork ?subtree=true copies it)' }),
+  checkpoints: z.array(checkpointSummary),
+}).meta({ id: 'SubtreeCheckpoint' });
 
 function summary(checkpoint: Checkpoint) {
-  const { conversation: _conversation, context: _context, health: _health, ...rest } = checkpoint;
+  const { conversation: _conversation, context: _context, health: _health, cut: _cut, ...rest } = checkpoint;
   return rest;
 }
 
 /** Checkpoints hold an agent's conversation and state; fork and restart start from them. */
 export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (app) => {
   const { runtime } = ctx;
+  const subtree = new SubtreeOps(runtime);
 
   app.post('/agents/:path/checkpoint', {
     config: { access: 'agent:operate' },
-    schema: { tags, operationId: 'checkpointAgent', summary: 'Save a snapshot of the conversation and state', params: pathParams, body: checkpointBodySchema.nullish(), response: { 201: checkpointSummary, ...errorResponses } },
-  }, async (req, reply) => sendJson(reply, runtime, 201, summary(runtime.checkpoint(agentPath(req.params.path), req.body?.label, actorOf(req)))));
+    schema: {
+      tags, operationId: 'checkpointAgent', summary: 'Save a snapshot of the conversation and state; ?subtree=true: of every live descendant too, in one consistent cut',
+      params: pathParams, querystring: subtreeQuery, body: checkpointBodySchema.nullish(),
+      response: { 201: z.union([checkpointSummary, subtreeCheckpoints]), ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    if (isSubtree(req.query)) {
+      const { cut, checkpoints } = subtree.checkpoint(path, req.body?.label, actorOf(req));
+      return sendJson(reply, runtime, 201, { cut, checkpoints: checkpoints.map(summary) });
+    }
+    return sendJson(reply, runtime, 201, summary(runtime.checkpoint(path, req.body?.label, actorOf(req))));
+  });
 
   app.get('/agents/:path/checkpoints', {
     config: { access: 'agent:read' },
@@ -35,10 +53,15 @@ export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asyn
 
   app.post('/agents/:path/fork', {
     config: { access: 'agent:operate' },
-    schema: { tags, operationId: 'forkAgent', summary: 'Start a new sibling from the latest (or a named) checkpoint', params: pathParams, body: forkBodySchema.nullish(), response: { 201: agentNodeSchema, ...errorResponses } },
+    schema: {
+      tags, operationId: 'forkAgent', summary: 'Start a new sibling from the latest (or a named) checkpoint; ?subtree=true: the whole subtree from a subtree checkpoint',
+      params: pathParams, querystring: subtreeQuery, body: forkBodySchema.nullish(),
+      response: { 201: z.union([agentNodeSchema, subtreeAnswerSchema]), ...errorResponses },
+    },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     refuse(checkFork(principalOf(req), path));
+    if (isSubtree(req.query)) return sendSubtree(reply, runtime, 201, (await subtree.fork(path, req.body ?? {}, actorOf(req))).agents);
     return sendNode(reply, runtime, 201, await runtime.fork(path, req.body ?? {}, actorOf(req)));
   });
 };
