@@ -19,11 +19,14 @@ export interface DbOptions {
   maxConnections?: number;
   /** Give up connecting after this long (a host that drops packets would otherwise hang start-up). */
   connectTimeoutMs?: number;
+  /** Give up on a query after this long (a server that stopped answering without closing the connection). */
+  queryTimeoutMs?: number;
 }
 
 /** Connections per daemon: one for the group commit, one for lease renewal, a few for reads. */
 export const DEFAULT_MAX_CONNECTIONS = 8;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 const wrap = (client: pg.Pool | pg.PoolClient): Sql => ({
   async query<Row extends object>(text: string, values?: readonly unknown[]) {
@@ -38,6 +41,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     connectionString: url,
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
   });
   // An idle connection the server closes (restart, network) is an 'error' on the pool; without a listener it would
   // crash the process. The pool drops it and the next query opens a new one.
