@@ -86,6 +86,16 @@ describeWithPostgres('the daemon on PostgreSQL', (pg) => {
     expect(lines[0]).not.toContain('not-the-password');
   }, 60_000);
 
+  it('a role that may log in but not create the tables stops start-up with one line saying so', async () => {
+    const url = new URL(await pg().createDatabase());
+    url.username = PASSWORD_ROLE.user;
+    url.password = PASSWORD_ROLE.password;
+    const failed = await startDaemonProcess({ ...env, AUTON_DB: url.toString() }, { expectExit: true });
+    started.push(failed);
+    expect((await failed.exited).code).toBe(2);
+    expect(failed.stderr().trim()).toMatch(/^auton: cannot use PostgreSQL at postgres:\/\/secured@[^ ]*: permission denied for schema public$/);
+  }, 60_000);
+
   it('the database going away: /readyz and writes answer 503 saying so, reads still answer, and it recovers by itself', async () => {
     await pg().halt();
     try {

@@ -1,6 +1,6 @@
-import { describeConnectionError, openDatabase } from '../../cluster/pg/connect.js';
+import { DatabaseStartError, describeConnectionError, openDatabase } from '../../cluster/pg/connect.js';
 import type { Db } from '../../cluster/pg/db.js';
-import { migrate } from '../../cluster/pg/migrate.js';
+import { migrate, SchemaTooNewError } from '../../cluster/pg/migrate.js';
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
 import { storeUnavailable } from '../../domain/errors.js';
 import type { AgentEvent } from '../../events/types.js';
@@ -56,7 +56,8 @@ export class PgStore implements Store {
       await migrate(db);
     } catch (error) {
       await db.close().catch(() => undefined);
-      throw error;
+      // A role that may log in but not create tables (PostgreSQL 15: only the database owner may, by default).
+      throw error instanceof SchemaTooNewError ? error : new DatabaseStartError(describeConnectionError(error, url));
     }
     return new PgStore(db, url, options);
   }
