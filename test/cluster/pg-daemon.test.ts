@@ -73,6 +73,14 @@ describeWithPostgres('the daemon on PostgreSQL', (pg) => {
     expect(JSON.stringify(body)).toContain('question two');
   }, 90_000);
 
+  it('a second daemon on the same database stops at start with one line (one daemon per database for now)', async () => {
+    const second = await startDaemonProcess(env, { expectExit: true });
+    started.push(second);
+    expect((await second.exited).code).toBe(2);
+    expect(second.stderr().trim()).toMatch(/^auton: postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+ is in use by another auton daemon; stop it or set AUTON_DB to another database/);
+    expect(await stateOf('worker')).toBe('idle'); // the first one carries on
+  }, 60_000);
+
   it('a wrong password stops start-up with one line that names the cause and not the password', async () => {
     const url = new URL(env.AUTON_DB!);
     url.username = PASSWORD_ROLE.user;

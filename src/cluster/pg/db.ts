@@ -28,7 +28,7 @@ export const DEFAULT_MAX_CONNECTIONS = 8;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
-const wrap = (client: pg.Pool | pg.PoolClient): Sql => ({
+const wrap = (client: pg.Pool | pg.PoolClient | pg.Client): Sql => ({
   async query<Row extends object>(text: string, values?: readonly unknown[]) {
     const result = await client.query<Row & pg.QueryResultRow>(text, values as unknown[] | undefined);
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
@@ -69,4 +69,29 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     },
     close: () => pool.end(),
   };
+}
+
+/** One connection of its own (not pooled), for what lives as long as a session: a session-level advisory lock. */
+export interface Session extends Sql {
+  /** False once the connection is gone (server restart, network): what the session held is released. */
+  alive(): boolean;
+  close(): Promise<void>;
+}
+
+export async function openSession(url: string, options: DbOptions = {}): Promise<Session> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+  });
+  let alive = true;
+  client.on('error', () => void (alive = false)); // without a listener a dropped connection would crash the process
+  client.on('end', () => void (alive = false));
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return { ...wrap(client), alive: () => alive, close: () => client.end() };
 }

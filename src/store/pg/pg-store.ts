@@ -7,6 +7,7 @@ import type { AgentEvent } from '../../events/types.js';
 import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, type SqliteStoreOptions } from '../sqlite-store.js';
 import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
 import { planBatch, type Op } from './batch.js';
+import { SingleDaemonLock } from './single-daemon.js';
 import {
   EVENT_ID_HIGH_WATER, pruneEvents, readContext, readEventsSince, readHistory, readRecentEvents, readState, writeMeta,
 } from './pg-reads.js';
@@ -38,6 +39,8 @@ export class PgStore implements Store {
   private running: Promise<void> | null = null;
   private commitFailure: string | null = null;
   private probeFailure: string | null = null;
+  /** Another daemon took the database while this one was cut off from it: nothing more may be written. */
+  private lockFailure: string | null = null;
   private probing = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -52,24 +55,28 @@ export class PgStore implements Store {
   /** Connects (a failure is a one-line DatabaseStartError) and brings the schema up to date. */
   static async open(url: string, options: PgStoreOptions): Promise<PgStore> {
     const db = await openDatabase(url);
+    let lock: SingleDaemonLock | undefined;
     try {
+      lock = await SingleDaemonLock.take(url);
       await migrate(db);
     } catch (error) {
+      await lock?.release();
       await db.close().catch(() => undefined);
+      if (error instanceof SchemaTooNewError || error instanceof DatabaseStartError) throw error;
       // A role that may log in but not create tables (PostgreSQL 15: only the database owner may, by default).
-      throw error instanceof SchemaTooNewError ? error : new DatabaseStartError(describeConnectionError(error, url));
+      throw new DatabaseStartError(describeConnectionError(error, url));
     }
-    return new PgStore(db, url, options);
+    return new PgStore(db, url, options, lock);
   }
 
-  /** On a migrated database; the store closes `db` when it closes. */
-  constructor(private readonly db: Db, private readonly url: string, private readonly options: PgStoreOptions) {
+  /** On a migrated database; the store closes `db` (and releases `lock`) when it closes. */
+  constructor(private readonly db: Db, private readonly url: string, private readonly options: PgStoreOptions, private readonly lock?: SingleDaemonLock) {
     this.probeTimer = setInterval(() => void this.probe(), DB_PROBE_INTERVAL_MS);
     this.probeTimer.unref();
   }
 
   assertWritable(): void {
-    const failure = this.commitFailure ?? this.probeFailure;
+    const failure = this.lockFailure ?? this.commitFailure ?? this.probeFailure;
     if (failure !== null) throw storeUnavailable(`the store cannot write (${failure}); nothing was changed, try again later`);
   }
 
@@ -167,11 +174,11 @@ export class PgStore implements Store {
   }
 
   isHealthy(): boolean {
-    return !this.closed && this.commitFailure === null && this.probeFailure === null;
+    return !this.closed && this.lockFailure === null && this.commitFailure === null && this.probeFailure === null;
   }
 
   problem(): string | null {
-    return this.closed ? 'the store is closed' : this.commitFailure ?? this.probeFailure;
+    return this.closed ? 'the store is closed' : this.lockFailure ?? this.commitFailure ?? this.probeFailure;
   }
 
   private indexCheckpoint(checkpoint: Checkpoint): void {
@@ -219,6 +226,7 @@ export class PgStore implements Store {
     let highWater = this.eventIdHighWater;
     let prunedThrough = this.prunedThroughEventId;
     try {
+      if (this.lockFailure !== null) throw new Error(this.lockFailure);
       if (ops.length > 0) {
         const statements = planBatch(ops);
         const lastId = lastEventIdOf(ops);
@@ -275,6 +283,7 @@ export class PgStore implements Store {
     try {
       await this.db.query('SELECT 1');
       this.probeFailure = null;
+      this.lockFailure ??= (await this.lock?.check()) ?? null;
     } catch (error) {
       this.probeFailure = this.describe(error);
     } finally {
@@ -294,6 +303,7 @@ export class PgStore implements Store {
       if (this.queue.length > 0) await this.commit(); // a batch that still fails is lost with the process, unacknowledged
       if (this.commitFailure === null && this.lastAppendedEventId > 0) await writeMeta(this.db, EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
     } catch { /* the database is gone: nothing more can be written */ } finally {
+      await this.lock?.release();
       await this.db.close().catch(() => undefined);
     }
   }
