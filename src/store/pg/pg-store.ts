@@ -4,9 +4,10 @@ import { migrate, SchemaTooNewError } from '../../cluster/pg/migrate.js';
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
 import { storeUnavailable } from '../../domain/errors.js';
 import type { AgentEvent } from '../../events/types.js';
-import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, type SqliteStoreOptions } from '../sqlite-store.js';
+import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, type SqliteStoreOptions } from '../sqlite-store.js';
 import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
 import { planBatch, type Op } from './batch.js';
+import { CommitQueue } from './commit-queue.js';
 import { SingleDaemonLock } from './single-daemon.js';
 import {
   EVENT_ID_HIGH_WATER, pruneEvents, readContext, readEventsSince, readHistory, readRecentEvents, readState, writeMeta,
@@ -16,8 +17,6 @@ export type PgStoreOptions = SqliteStoreOptions;
 
 /** While no commit proves the database answers, a probe does this often, so /readyz follows the database. */
 export const DB_PROBE_INTERVAL_MS = 1_000;
-
-interface Waiter { resolve: () => void; reject: (e: unknown) => void }
 
 /**
  * The store on PostgreSQL, with the SQLite store's semantics (src/store/sqlite-store.ts): writes are queued and
@@ -29,22 +28,13 @@ interface Waiter { resolve: () => void; reject: (e: unknown) => void }
  * operations with a 503. Event ids are reserved in the same transaction as the events (EVENT_ID_BLOCK).
  */
 export class PgStore implements Store {
-  private queue: Op[] = [];
-  private inFlight: Op[] = [];
+  private readonly commits: CommitQueue<Op>;
   private readonly pendingAgents = new Set<string>();
-  private waiters: Waiter[] = [];
-  /** The waiters of the commit under way; a flush with nothing queued waits for it. */
-  private inFlightWaiters: Waiter[] | null = null;
-  private scheduled = false;
-  private running: Promise<void> | null = null;
-  private commitFailure: string | null = null;
   private probeFailure: string | null = null;
   /** Another daemon took the database while this one was cut off from it: nothing more may be written. */
   private lockFailure: string | null = null;
   private probing = false;
   private closed = false;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelayMs = COMMIT_RETRY_MIN_MS;
   private readonly probeTimer: NodeJS.Timeout;
   private eventsSincePrune = 0;
   private prunedThroughEventId = 0;
@@ -71,12 +61,13 @@ export class PgStore implements Store {
 
   /** On a migrated database; the store closes `db` (and releases `lock`) when it closes. */
   constructor(private readonly db: Db, private readonly url: string, private readonly options: PgStoreOptions, private readonly lock?: SingleDaemonLock) {
+    this.commits = new CommitQueue((ops) => this.write(ops), (error) => describeConnectionError(error, url), () => this.commit());
     this.probeTimer = setInterval(() => void this.probe(), DB_PROBE_INTERVAL_MS);
     this.probeTimer.unref();
   }
 
   assertWritable(): void {
-    const failure = this.lockFailure ?? this.commitFailure ?? this.probeFailure;
+    const failure = this.problem();
     if (failure !== null) throw storeUnavailable(`the store cannot write (${failure}); nothing was changed, try again later`);
   }
 
@@ -148,7 +139,7 @@ export class PgStore implements Store {
 
   /** Taken before the query: events of the commit under way are on disk or here, and appear once either way. */
   async recentEvents(path: string, limit: number): Promise<AgentEvent[]> {
-    const waiting = [...this.inFlight, ...this.queue].flatMap((op) => op.kind === 'event' && op.event.path === path ? [op.event] : []);
+    const waiting = this.commits.pending().flatMap((op) => op.kind === 'event' && op.event.path === path ? [op.event] : []);
     const byId = new Map((await readRecentEvents(this.db, path, limit)).map((e) => [e.id, e]));
     for (const event of waiting) byId.set(event.id, event);
     const events = [...byId.values()].sort((a, b) => a.id - b.id);
@@ -165,20 +156,15 @@ export class PgStore implements Store {
   }
 
   flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.scheduled) {
-      const running = this.inFlightWaiters;
-      if (running === null) return Promise.resolve();
-      return new Promise((resolve, reject) => running.push({ resolve, reject }));
-    }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return this.commits.flush();
   }
 
   isHealthy(): boolean {
-    return !this.closed && this.lockFailure === null && this.commitFailure === null && this.probeFailure === null;
+    return this.problem() === null;
   }
 
   problem(): string | null {
-    return this.closed ? 'the store is closed' : this.lockFailure ?? this.commitFailure ?? this.probeFailure;
+    return this.closed ? 'the store is closed' : this.lockFailure ?? this.commits.failure ?? this.probeFailure;
   }
 
   private indexCheckpoint(checkpoint: Checkpoint): void {
@@ -188,104 +174,51 @@ export class PgStore implements Store {
   }
 
   private push(op: Op): void {
-    this.queue.push(op);
-    this.schedule();
+    this.commits.push(op);
   }
 
-  /** Once per event-loop turn; not while a commit runs (it schedules the next) or a failed one waits for its retry. */
-  private schedule(): void {
-    if (this.scheduled || this.running !== null || this.retryTimer !== null || this.closed || this.queue.length === 0) return;
-    this.scheduled = true;
-    setImmediate(() => void this.commit());
+  /** Commits what is queued now (the group commit calls it once per event-loop turn). */
+  commit(): Promise<void> {
+    return this.commits.commit();
   }
 
   /**
-   * Writes everything queued in one transaction, then answers its waiters. On failure nothing of the batch is
-   * committed: it goes back to the front of the queue for the retry, and its waiters learn that their change is not
-   * durable yet.
+   * One batch in one transaction: its statements, the event-id reservation and, now and then, the pruning of old
+   * events. Throws (nothing of the batch committed) for the queue to retry.
    */
-  commit(): Promise<void> {
-    this.scheduled = false;
-    if (this.running !== null) return this.running;
-    this.running = this.commitQueued().finally(() => {
-      this.running = null;
-      this.schedule();
-    });
-    return this.running;
-  }
-
-  private async commitQueued(): Promise<void> {
-    const ops = this.queue;
-    const waiters = this.waiters;
-    this.queue = [];
-    this.waiters = [];
-    this.inFlight = ops;
-    this.inFlightWaiters = waiters;
+  private async write(ops: Op[]): Promise<void> {
     this.pendingAgents.clear(); // saved again from now on: queued again, written as it is then
+    if (this.lockFailure !== null) throw new Error(this.lockFailure);
+    const statements = planBatch(ops);
     const eventCount = ops.reduce((n, op) => n + (op.kind === 'event' ? 1 : 0), 0);
+    const lastId = lastEventIdOf(ops);
+    const prune = this.eventsSincePrune + eventCount > EVENTS_BETWEEN_PRUNES;
     let highWater = this.eventIdHighWater;
     let prunedThrough = this.prunedThroughEventId;
-    try {
-      if (this.lockFailure !== null) throw new Error(this.lockFailure);
-      if (ops.length > 0) {
-        const statements = planBatch(ops);
-        const lastId = lastEventIdOf(ops);
-        const prune = this.eventsSincePrune + eventCount > EVENTS_BETWEEN_PRUNES;
-        await this.db.transaction(async (tx) => {
-          for (const s of statements) await tx.query(s.text, s.values);
-          if (lastId > highWater) {
-            highWater = lastId + EVENT_ID_BLOCK;
-            await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
-          }
-          if (prune) prunedThrough = await pruneEvents(tx, this.options.eventsRetained, prunedThrough);
-        });
-        this.eventsSincePrune = prune ? 0 : this.eventsSincePrune + eventCount;
+    await this.db.transaction(async (tx) => {
+      for (const s of statements) await tx.query(s.text, s.values);
+      if (lastId > highWater) {
+        highWater = lastId + EVENT_ID_BLOCK;
+        await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
       }
-    } catch (error) {
-      this.inFlight = [];
-      this.inFlightWaiters = null;
-      this.queue = ops.concat(this.queue);
-      this.fail(error, waiters);
-      return;
-    }
-    this.inFlight = [];
-    this.inFlightWaiters = null;
+      if (prune) prunedThrough = await pruneEvents(tx, this.options.eventsRetained, prunedThrough);
+    });
+    this.eventsSincePrune = prune ? 0 : this.eventsSincePrune + eventCount;
     this.eventIdHighWater = highWater;
     this.prunedThroughEventId = prunedThrough;
-    this.commitFailure = null;
     this.probeFailure = null; // a commit is the best proof the database answers
-    this.retryDelayMs = COMMIT_RETRY_MIN_MS;
-    for (const w of waiters) w.resolve();
-  }
-
-  private fail(error: unknown, waiters: Waiter[]): void {
-    const message = this.describe(error);
-    this.commitFailure = message;
-    const notYet = storeUnavailable(`the store cannot write (${message}); the change is made and will be written when the store recovers`);
-    for (const w of waiters) w.reject(notYet);
-    if (this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.commit();
-    }, this.retryDelayMs);
-    this.retryTimer.unref();
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, COMMIT_RETRY_MAX_MS);
-  }
-
-  private describe(error: unknown): string {
-    return describeConnectionError(error, this.url);
   }
 
   /** Between commits, asks the database whether it answers; a commit's own outcome speaks for it otherwise. */
   private async probe(): Promise<void> {
-    if (this.probing || this.running !== null || this.closed) return;
+    if (this.probing || this.commits.committing || this.closed) return;
     this.probing = true;
     try {
       await this.db.query('SELECT 1');
       this.probeFailure = null;
       this.lockFailure ??= (await this.lock?.check()) ?? null;
     } catch (error) {
-      this.probeFailure = this.describe(error);
+      this.probeFailure = describeConnectionError(error, this.url);
     } finally {
       this.probing = false;
     }
@@ -296,12 +229,9 @@ export class PgStore implements Store {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.probeTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
     try {
-      await this.running?.catch(() => undefined);
-      if (this.queue.length > 0) await this.commit(); // a batch that still fails is lost with the process, unacknowledged
-      if (this.commitFailure === null && this.lastAppendedEventId > 0) await writeMeta(this.db, EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
+      await this.commits.close();
+      if (this.commits.failure === null && this.lastAppendedEventId > 0) await writeMeta(this.db, EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
     } catch { /* the database is gone: nothing more can be written */ } finally {
       await this.lock?.release();
       await this.db.close().catch(() => undefined);
