@@ -59,10 +59,14 @@ describeWithPostgres('the daemon on PostgreSQL', (pg) => {
     await expect.poll(() => requestsOf('worker').length, { timeout: 10_000 }).toBe(2);
     await expect.poll(() => stateOf('worker'), { timeout: 10_000 }).toBe('idle');
     const before = JSON.stringify(requestsOf('worker')[1]!.body.messages);
+    // Acknowledged only once committed, and commits keep their order: the idle state before it is stored too.
+    expect((await http.post('/agents/worker/checkpoint', { label: 'two turns' })).status).toBe(201);
     await killHard(daemon);
 
     await start();
     expect(await stateOf('worker')).toBe('idle');
+    const { body: saved } = await http.get<{ checkpoints: Array<{ label?: string; turns: number }> }>('/agents/worker/checkpoints');
+    expect(saved.checkpoints).toEqual([expect.objectContaining({ label: 'two turns', state: 'idle', turns: 2 })]);
     expect((await http.post('/agents/worker/message', { content: 'after the restart' })).status).toBe(200);
     await expect.poll(() => requestsOf('worker').length, { timeout: 15_000 }).toBe(3);
     const after = JSON.stringify(requestsOf('worker')[2]!.body.messages);
