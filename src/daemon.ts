@@ -15,8 +15,7 @@ import { Scheduler, validateSchedule } from './runner/scheduler.js';
 import { validateTools } from './runner/tools/registry.js';
 import { Runtime } from './runtime/runtime.js';
 import { restoreTree } from './runtime/restore.js';
-import { lockDatabase } from './store/lock.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { openStore } from './store/open.js';
 import { WindowTable } from './context/windows.js';
 import { UsageMeter } from './usage/meter.js';
 import { PriceTable } from './usage/pricing.js';
@@ -46,14 +45,8 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const windows = WindowTable.load(config.AUTON_MODEL_WINDOWS_FILE);
   // A full disk must fail a write (EFBIG, retried), not kill the process: SIGXFSZ would end it by default.
   process.on('SIGXFSZ', ignoreSignal);
-  const unlock = lockDatabase(config.AUTON_DB); // one writer per file: a second daemon stops here with one line
-  let store: SqliteStore;
-  try {
-    store = new SqliteStore(config.AUTON_DB, { eventsRetained: 1_000_000, eventsLoadedAtStart: 5_000 }, config.AUTON_DB_SYNC);
-  } catch (error) {
-    unlock();
-    throw error;
-  }
+  // SQLite file (locked to this daemon) or PostgreSQL URL (connected and migrated); failures are one line.
+  const { store, release: unlock } = await openStore(config);
   const bus = new EventBus(clock);
   const mcp = startMcp(config, options.logger, clock);
   const runtime = new Runtime({
@@ -100,7 +93,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
   } catch (error) {
     await app.close();
-    store.close();
+    await store.close();
     unlock();
     throw error;
   }
@@ -127,7 +120,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       for (const agent of runtime.tree.all()) runner.halt(agent);
       await mcp.pool.close();
       await store.flush().catch(() => {}); // a store still failing: close() tries once more; unacknowledged writes are lost
-      store.close();
+      await store.close();
       unlock();
       process.off('SIGXFSZ', ignoreSignal);
     })()),

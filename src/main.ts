@@ -2,7 +2,10 @@ import { createServer } from 'node:net';
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
 import { startDaemon, type Daemon } from './daemon.js';
 import { createLogger, terminalLoggerOptions } from './http/logging.js';
+import { DatabaseStartError, redactUrl } from './cluster/pg/connect.js';
+import { SchemaTooNewError } from './cluster/pg/migrate.js';
 import { StoreLockedError } from './store/lock.js';
+import { isPostgresUrl } from './store/open.js';
 
 /** Start-up: config → daemon → listen; signals and shutdown. */
 let config;
@@ -42,7 +45,7 @@ let daemon: Daemon;
 try {
   daemon = await startDaemon(config, { logger });
 } catch (error) {
-  if (error instanceof StoreLockedError) {
+  if (error instanceof StoreLockedError || error instanceof DatabaseStartError || error instanceof SchemaTooNewError) {
     process.stderr.write(`auton: ${error.message}\n`);
     process.exit(2);
   }
@@ -50,7 +53,7 @@ try {
 }
 const keys = config.AUTON_API_KEYS;
 logger.info({
-  url: daemon.url, docs: `${daemon.url}/docs`, agents: daemon.runtime.tree.size, db: config.AUTON_DB,
+  url: daemon.url, docs: `${daemon.url}/docs`, agents: daemon.runtime.tree.size, db: isPostgresUrl(config.AUTON_DB) ? redactUrl(config.AUTON_DB) : config.AUTON_DB,
   auth: keys.length > 0 ? keys.map((k) => `${k.name}${k.scope ? `:${k.scope}` : ''} (${k.role})`) : 'off',
 }, 'auton is listening');
 if (keys.length === 0 && !isLoopback(config.AUTON_HOST)) {

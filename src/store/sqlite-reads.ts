@@ -129,7 +129,7 @@ export class SqliteReads {
   }
 }
 
-function hasWorkNow(agent: AgentRecord): boolean {
+export function hasWorkNow(agent: AgentRecord): boolean {
   return agent.state === 'running' || agent.state === 'correcting' || agent.state === 'spawning' || (agent.state === 'idle' && agent.inbox.length > 0);
 }
 

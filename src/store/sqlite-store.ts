@@ -296,7 +296,12 @@ export class SqliteStore implements Store {
   }
 
   /** Commits what is queued; after a clean close numbering resumes right after the last event, without a gap. */
-  close(): void {
+  close(): Promise<void> {
+    this.closeNow();
+    return Promise.resolve();
+  }
+
+  private closeNow(): void {
     if (!this.db.open) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;

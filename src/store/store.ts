@@ -30,7 +30,7 @@ export interface HistoryPage {
 }
 
 /**
- * The persistence interface, for SQLite today and PostgreSQL later.
+ * The persistence interface, for SQLite (src/store/sqlite-store.ts) and PostgreSQL (src/store/pg/pg-store.ts).
  *
  * History model. Each agent's history is a list of rows `(path, seq, kind, json)`, `kind` a turn or a compaction
  * summary, appended and never rewritten shorter (the one rewrite in place is the last row gaining waiting
@@ -77,5 +77,6 @@ export interface Store {
   isHealthy(): boolean;
   /** Why the store is not healthy (for /readyz), or null. */
   problem(): string | null;
-  close(): void;
+  /** Writes what is queued (one more try if it fails) and lets go of the database. */
+  close(): Promise<void>;
 }

@@ -1,40 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { turnJson, type TurnJson } from '../../src/domain/agent.js';
 import { EventBus } from '../../src/events/bus.js';
 import { restoreTree } from '../../src/runtime/restore.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
 import { specSchema } from '../../src/domain/schemas.js';
+import { describeStores } from './backends.js';
 
 const SPEC = specSchema.parse({ goal: 'g' });
-
-/** The history model through the real runtime and store: what a restarted daemon rebuilds, and what is kept. */
-let dir: string;
-let file: string;
-const stores: SqliteStore[] = [];
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'auton-history-'));
-  file = join(dir, 'auton.db');
-});
-afterEach(async () => {
-  for (const store of stores.splice(0)) store.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** A runtime on the database, the tree restored from it (as the daemon starts). */
-async function boot(): Promise<{ runtime: Runtime; store: SqliteStore }> {
-  const store = new SqliteStore(file, { eventsRetained: 1_000_000, eventsLoadedAtStart: 1_000 });
-  stores.push(store);
-  const bus = new EventBus();
-  bus.addSink((event) => store.appendEvent(event));
-  const runtime = new Runtime({ bus, store });
-  restoreTree(runtime, await store.load());
-  return { runtime, store };
-}
 
 const user = (text: string): TurnJson => turnJson({ role: 'user', content: [{ type: 'text', text }] });
 const assistant = (text: string): TurnJson => turnJson({ role: 'assistant', content: [{ type: 'text', text }] });
@@ -45,7 +21,18 @@ async function allRows(runtime: Runtime, path: string) {
   return runtime.history(path, { limit: 10_000, order: 'asc' });
 }
 
-describe('the conversation store', () => {
+/** The history model through the real runtime and store: what a restarted daemon rebuilds, and what is kept. */
+describeStores('the conversation store', (backend) => {
+  /** A runtime on the database, the tree restored from it (as the daemon starts). */
+  async function boot(): Promise<{ runtime: Runtime; store: Store }> {
+    const store = await backend().open({ eventsLoadedAtStart: 1_000 });
+    const bus = new EventBus();
+    bus.addSink((event) => store.appendEvent(event));
+    const runtime = new Runtime({ bus, store });
+    restoreTree(runtime, await store.load());
+    return { runtime, store };
+  }
+
   it('a restart rebuilds exactly the context: summary, recent turns, a pending tool result and the inbox', async () => {
     const first = await boot();
     const a = first.runtime.spawn(null, { id: 'a', spec: SPEC });
@@ -124,18 +111,17 @@ describe('the conversation store', () => {
     const a = runtime.spawn(null, { id: 'a', spec: SPEC });
     for (let i = 0; i < 100; i++) runtime.message('a', { content: 'x'.repeat(10_000) });
     await store.flush();
-    store.close();
-    const db = new Database(file, { readonly: true });
-    const { size } = db.prepare('SELECT length(json) AS size FROM agents WHERE path = ?').get('a') as { size: number };
-    const { n } = db.prepare('SELECT COUNT(*) AS n FROM inbox WHERE path = ?').get('a') as { n: number };
-    db.close();
+    const size = await backend().scalar('SELECT length(json) AS size FROM agents WHERE path = ?', ['a']);
+    const n = await backend().scalar('SELECT COUNT(*) AS n FROM inbox WHERE path = ?', ['a']);
     expect(size).toBeLessThan(2_000);
     expect(n).toBe(100);
     expect(a.inbox).toHaveLength(100);
   });
 
-  it('opens a database of the previous version: inbox out of the agent row, the latest turns as the context', async () => {
-    const db = new Database(file);
+  it('opens a database of the previous version: inbox out of the agent row, the latest turns as the context', async (context) => {
+    if (backend().name !== 'sqlite') return context.skip(); // a SQLite file of the previous version; PostgreSQL had none
+    mkdirSync(dirname(backend().file!), { recursive: true });
+    const db = new Database(backend().file!);
     db.exec(`CREATE TABLE agents (path TEXT PRIMARY KEY, json TEXT NOT NULL);
       CREATE TABLE turns (path TEXT NOT NULL, seq INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY (path, seq));
       CREATE TABLE meta (key TEXT PRIMARY KEY, value);`);

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { newAgentRecord, turnJson, type AgentRecord, type Checkpoint, type TurnJson } from '../../src/domain/agent.js';
+import { newAgentRecord, turnJson, type AgentRecord, type Checkpoint } from '../../src/domain/agent.js';
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
-import type { AgentEvent } from '../../src/events/types.js';
-import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
+import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
 
 const OPTIONS: SqliteStoreOptions = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000 };
 
@@ -42,65 +41,9 @@ function agent(id: string, parentPath: string | null = null): AgentRecord {
   });
 }
 
-const turn = (n: number): TurnJson => turnJson({ role: n % 2 === 0 ? 'user' : 'assistant', content: [{ type: 'text', text: `turn ${n}` }] });
-const turns = (from: number, to: number): TurnJson[] => Array.from({ length: to - from }, (_, i) => turn(from + i));
 
-let nextEventId = 1;
-beforeEach(() => void (nextEventId = 1));
-function event(path: string, type = 'tick', id = nextEventId++): AgentEvent {
-  return { id, path, type, timestamp: new Date(1_000 + id).toISOString(), data: { n: id } };
-}
-
-describe('group commit', () => {
-  it('commits everything queued in one turn of the event loop once, and one flush answers every waiter', async () => {
-    const store = open();
-    const commit = vi.spyOn(store, 'commit');
-    const agents = Array.from({ length: 50 }, (_, i) => agent(`a${i}`));
-    const flushes: Array<Promise<void>> = [];
-    for (const a of agents) {
-      store.saveAgent(a);
-      store.appendEvent(event(a.path, 'spawned'));
-      flushes.push(store.flush());
-    }
-    await Promise.all(flushes);
-    expect(commit).toHaveBeenCalledTimes(1);
-    await store.flush(); // nothing queued: answers without another commit
-    expect(commit).toHaveBeenCalledTimes(1);
-
-    const reopened = (await open().load());
-    expect(reopened.agents.map((a) => a.path)).toEqual(agents.map((a) => a.path));
-    expect(reopened.events).toHaveLength(50);
-    expect(reopened.events.map((e) => e.id)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-  });
-
-  it('writes an agent saved several times in a turn as it is at commit time', async () => {
-    const store = open();
-    const a = agent('a');
-    store.saveAgent(a);
-    a.state = 'running';
-    a.restartCount = 2;
-    a.health.tokens_total = 1234;
-    store.addInboxItem('a', 0, { kind: 'guidance', text: 'focus' });
-    a.inboxNextSeq = 1;
-    store.saveAgent(a);
-    a.state = 'suspended';
-    a.suspendReason = 'manual';
-    await store.flush();
-    const [loaded] = (await open().load()).agents;
-    expect(loaded).toMatchObject({ path: 'a', state: 'suspended', suspendReason: 'manual', restartCount: 2, health: { tokens_total: 1234 }, inbox: [{ kind: 'guidance', text: 'focus' }] });
-  });
-
-  it('restores parents before children, whatever order they were saved in', async () => {
-    const store = open();
-    const child = agent('c', 'p');
-    const grandchild = agent('g', 'p/c');
-    store.saveAgent(grandchild);
-    store.saveAgent(child);
-    store.saveAgent(agent('p'));
-    await store.flush();
-    expect((await open().load()).agents.map((a) => a.path)).toEqual(['p', 'p/c', 'p/c/g']);
-  });
-
+/** What only the SQLite store does; the behaviour both stores share is proven on both in store.test.ts. */
+describe('SQLite specifics', () => {
   it('a failed commit rejects every waiter, keeps its batch and retries it until it is on disk', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout'] });
     try {
@@ -122,31 +65,11 @@ describe('group commit', () => {
       vi.useRealTimers();
     }
   });
-});
 
-describe('checkpoints and deletion', () => {
   const checkpoint = (path: string, n: number, toSeq: number): Checkpoint => ({
     id: `cp-${n}`, path, timestamp: new Date(n * 1000).toISOString(), state: 'idle', turns: toSeq,
     context: { summarySeq: null, fromSeq: 0, toSeq },
     health: { coherence: 1, drift: 0, token_rate: 0, tokens_total: 10 * n, loops_detected: 0, last_check: null },
-  });
-
-  it('keeps checkpoints, in order, across a reopen, each with the context it refers to', async () => {
-    const store = open();
-    store.saveAgent(agent('a'));
-    turns(0, 4).forEach((json, seq) => store.appendTurn('a', seq, 'turn', json));
-    store.saveCheckpoint(checkpoint('a', 1, 2));
-    store.saveCheckpoint(checkpoint('a', 2, 4));
-    expect((await store.listCheckpoints('a')).map((c) => c.id)).toEqual(['cp-1', 'cp-2']);
-    await store.flush();
-    const reopened = open();
-    await reopened.load();
-    expect((await reopened.listCheckpoints('a')).map((c) => c.id)).toEqual(['cp-1', 'cp-2']);
-    const cp2 = await reopened.loadCheckpoint('a', 'cp-2');
-    expect(cp2).toEqual(checkpoint('a', 2, 4));
-    expect((await reopened.checkpointContext(cp2!)).map((r) => r.json)).toEqual(turns(0, 4));
-    expect((await reopened.checkpointContext((await reopened.loadCheckpoint('a', 'cp-1'))!)).map((r) => r.json)).toEqual(turns(0, 2));
-    expect(await reopened.loadCheckpoint('a', 'cp-9')).toBeUndefined();
   });
 
   it('reads a checkpoint written with its turns inline as objects (two versions ago) as text turns', async () => {
@@ -162,99 +85,5 @@ describe('checkpoints and deletion', () => {
     await reopened.load();
     const cp = await reopened.loadCheckpoint('a', 'cp-1');
     expect((await reopened.checkpointContext(cp!)).map((r) => r.json)).toEqual([turnJson({ role: 'user', content: 'hello' })]);
-  });
-
-  it('deleting an agent removes its row, turns, inbox and checkpoints, and a new agent at the path starts empty', async () => {
-    const store = open();
-    const a = agent('a');
-    store.saveAgent(a);
-    turns(0, 3).forEach((json, seq) => store.appendTurn('a', seq, 'turn', json));
-    store.addInboxItem('a', 0, { kind: 'message', content: 'hi' });
-    store.saveCheckpoint(checkpoint('a', 1, 3));
-    await store.flush();
-    store.deleteAgent('a');
-    expect(await store.listCheckpoints('a')).toEqual([]);
-    const again = agent('a');
-    again.historyLength = 1;
-    store.appendTurn('a', 0, 'turn', turn(0));
-    store.saveAgent(again);
-    await store.flush();
-    const reopened = open();
-    expect((await reopened.load()).agents.map((x) => [x.conversation, x.inbox])).toEqual([[[turn(0)], []]]);
-    expect(await reopened.listCheckpoints('a')).toEqual([]);
-  });
-});
-
-describe('events', () => {
-  it('replays events of a subtree or of one agent after a cursor', async () => {
-    const store = open();
-    for (const path of ['a', 'a/b', 'ab', 'a/b/c', 'z', 'a']) store.appendEvent(event(path));
-    await store.flush();
-    const ids = (r: AgentEvent[] | 'gone') => (r === 'gone' ? r : r.map((e) => `${e.id}:${e.path}`));
-    expect(ids(await store.eventsSince('a', 'subtree', 0, 100))).toEqual(['1:a', '2:a/b', '4:a/b/c', '6:a']);
-    expect(ids(await store.eventsSince('a', 'self', 0, 100))).toEqual(['1:a', '6:a']);
-    expect(ids(await store.eventsSince('a', 'subtree', 2, 100))).toEqual(['4:a/b/c', '6:a']);
-    expect(ids(await store.eventsSince('a', 'subtree', 0, 2))).toEqual(['1:a', '2:a/b']);
-  });
-
-  it("answers an agent's recent events, oldest first, counting those still waiting for their commit", async () => {
-    const store = open();
-    for (let i = 0; i < 6; i++) store.appendEvent(event(i % 2 ? 'b' : 'a'));
-    await store.flush();
-    store.appendEvent(event('a', 'pending'));
-    expect((await store.recentEvents('a', 10)).map((e) => e.id)).toEqual([1, 3, 5, 7]);
-    expect((await store.recentEvents('a', 2)).map((e) => [e.id, e.type])).toEqual([[5, 'tick'], [7, 'pending']]);
-    await store.flush();
-    expect((await store.recentEvents('a', 10)).map((e) => e.id)).toEqual([1, 3, 5, 7]);
-  });
-
-  it('prunes to the retained events, and a cursor before them is gone', async () => {
-    const store = open({ eventsRetained: 100 });
-    const total = EVENTS_BETWEEN_PRUNES + 1;
-    for (let i = 0; i < total; i++) store.appendEvent(event(i % 2 === 0 ? 'a' : 'b'));
-    await store.flush();
-    expect(await store.eventsSince('a', 'subtree', 0, 10)).toBe('gone');
-    expect(await store.eventsSince('a', 'subtree', total - 101, 10)).toBe('gone');
-    const recent = await store.eventsSince('a', 'subtree', total - 100, 1_000);
-    expect(recent).not.toBe('gone');
-    const odd = Array.from({ length: 100 }, (_, i) => total - 99 + i).filter((id) => id % 2 === 1); // the events of `a`
-    expect((recent as AgentEvent[]).map((e) => e.id)).toEqual(odd);
-
-    const state = (await open({ eventsRetained: 100, eventsLoadedAtStart: 30 }).load());
-    expect(state.firstRetainedEventId).toBe(total - 99); // the last 100 are kept
-    expect(state.events.map((e) => e.id)).toEqual(Array.from({ length: 30 }, (_, i) => total - 29 + i));
-    expect(state.lastEventId).toBeGreaterThanOrEqual(total);
-    const reopened = open({ eventsRetained: 100 });
-    expect(await reopened.eventsSince('b', 'self', total - 101, 10)).toBe('gone');
-    expect(await reopened.eventsSince('b', 'self', total - 100, 1)).toHaveLength(1);
-  });
-
-  it('never gives out an event id twice: after an unclean stop numbering resumes past the ids of the last commit', async () => {
-    const running = open();
-    running.appendEvent(event('a'));
-    await running.flush(); // reserves ids up to 1 + EVENT_ID_BLOCK in the same transaction
-    for (let i = 0; i < 5; i++) running.appendEvent(event('a'));
-    // not flushed, not closed: the process dies here, with ids 2-6 already sent to SSE clients
-    const state = await open().load();
-    expect(state.lastEventId).toBe(1 + EVENT_ID_BLOCK);
-    expect(state.events.map((e) => e.id)).toEqual([1]);
-  });
-
-  it('keeps numbering without a gap after a clean close, and past the high-water mark after a crash', async () => {
-    const first = open();
-    for (let i = 0; i < 5; i++) first.appendEvent(event('a'));
-    closeClean(first);
-    const second = open();
-    expect((await second.load()).lastEventId).toBe(5);
-    nextEventId = 6;
-    second.appendEvent(event('a'));
-    await second.flush();
-    const crashed = (await open().load());
-    expect(crashed.lastEventId).toBe(6 + EVENT_ID_BLOCK);
-    expect(crashed.firstRetainedEventId).toBe(1);
-  });
-
-  it('starts numbering at 1 on an empty database', async () => {
-    expect((await open().load())).toMatchObject({ lastEventId: 0, firstRetainedEventId: 1, agents: [], events: [] });
   });
 });

@@ -31,6 +31,10 @@ export interface TestPostgres {
   createDatabase(name?: string): Promise<string>;
   /** Runs SQL as the superuser through psql (set-up that is no business of the code under test). */
   psql(sql: string, database?: string): Promise<string>;
+  /** Stops the server (fast shutdown: clients are disconnected) and keeps its data, to start it again with `resume`. */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port and data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,12 +128,15 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
     ...(options.durable ? [] : ['-c fsync=off', '-c full_page_writes=off', '-c synchronous_commit=off']),
   ].join(' ');
   let port = 0;
+  const startOn = async (p: number) => {
+    const [ctlCmd, ctlArgs] = asOwner('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', join(dir, 'log'), '-o', `${settings} -p ${p}`]);
+    await run(ctlCmd, ctlArgs);
+  };
   // The free port can be taken between our probe and the server's bind; a second try picks another.
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
-    const [ctlCmd, ctlArgs] = asOwner('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', join(dir, 'log'), '-o', `${settings} -p ${port}`]);
     try {
-      await run(ctlCmd, ctlArgs);
+      await startOn(port);
       break;
     } catch (error) {
       if (attempt >= 2) {
@@ -158,6 +165,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
       await psql(`CREATE DATABASE ${name}`);
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
+    async halt() {
+      const [cmd, args] = asOwner('pg_ctl', ['stop', '-m', 'fast', '-w', '-D', data]);
+      await run(cmd, args);
+    },
+    resume: () => startOn(port),
     async stop() {
       process.removeListener('exit', stopSync);
       const [cmd, args] = asOwner('pg_ctl', ['stop', '-m', 'fast', '-w', '-D', data]);

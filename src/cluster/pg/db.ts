@@ -19,13 +19,16 @@ export interface DbOptions {
   maxConnections?: number;
   /** Give up connecting after this long (a host that drops packets would otherwise hang start-up). */
   connectTimeoutMs?: number;
+  /** Give up on a query after this long (a server that stopped answering without closing the connection). */
+  queryTimeoutMs?: number;
 }
 
 /** Connections per daemon: one for the group commit, one for lease renewal, a few for reads. */
 export const DEFAULT_MAX_CONNECTIONS = 8;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
-const wrap = (client: pg.Pool | pg.PoolClient): Sql => ({
+const wrap = (client: pg.Pool | pg.PoolClient | pg.Client): Sql => ({
   async query<Row extends object>(text: string, values?: readonly unknown[]) {
     const result = await client.query<Row & pg.QueryResultRow>(text, values as unknown[] | undefined);
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
@@ -38,6 +41,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     connectionString: url,
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
   });
   // An idle connection the server closes (restart, network) is an 'error' on the pool; without a listener it would
   // crash the process. The pool drops it and the next query opens a new one.
@@ -65,4 +69,29 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     },
     close: () => pool.end(),
   };
+}
+
+/** One connection of its own (not pooled), for what lives as long as a session: a session-level advisory lock. */
+export interface Session extends Sql {
+  /** False once the connection is gone (server restart, network): what the session held is released. */
+  alive(): boolean;
+  close(): Promise<void>;
+}
+
+export async function openSession(url: string, options: DbOptions = {}): Promise<Session> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+  });
+  let alive = true;
+  client.on('error', () => void (alive = false)); // without a listener a dropped connection would crash the process
+  client.on('end', () => void (alive = false));
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return { ...wrap(client), alive: () => alive, close: () => client.end() };
 }

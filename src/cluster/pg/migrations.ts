@@ -32,4 +32,53 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX subtree_leases_owner ON subtree_leases (owner);
     `,
   },
+  {
+    version: 2,
+    name: 'the store: agents, history turns, inbox, events, checkpoints',
+    // The same tables as the SQLite store (src/store/schema.ts). JSON stays text: the daemon writes and reads it
+    // whole, so jsonb would only add parsing on the server. Paths compare bytewise (COLLATE "C") so a subtree is the
+    // range [path/, path0) whatever the database's locale.
+    sql: `
+      CREATE TABLE agents (
+        path         text COLLATE "C" PRIMARY KEY,
+        json         text NOT NULL,
+        context_from integer NOT NULL DEFAULT 0,
+        summary_seq  integer
+      );
+      CREATE TABLE turns (
+        path text COLLATE "C" NOT NULL,
+        seq  integer NOT NULL,
+        kind text NOT NULL,
+        json text NOT NULL,
+        PRIMARY KEY (path, seq)
+      );
+      CREATE TABLE inbox (
+        path text COLLATE "C" NOT NULL,
+        seq  integer NOT NULL,
+        json text NOT NULL,
+        PRIMARY KEY (path, seq)
+      );
+      CREATE TABLE events (
+        id   bigint PRIMARY KEY,
+        path text COLLATE "C" NOT NULL,
+        type text NOT NULL,
+        ts   text NOT NULL,
+        json text NOT NULL
+      );
+      CREATE INDEX events_by_path ON events (path, id);
+      -- position keeps the order checkpoints were written in (SQLite's rowid); a rewrite moves one to the end.
+      CREATE TABLE checkpoints (
+        path     text COLLATE "C" NOT NULL,
+        id       text NOT NULL,
+        ts       text NOT NULL,
+        json     text NOT NULL,
+        position bigserial NOT NULL,
+        PRIMARY KEY (path, id)
+      );
+      CREATE TABLE store_meta (
+        key   text PRIMARY KEY,
+        value bigint NOT NULL
+      );
+    `,
+  },
 ];

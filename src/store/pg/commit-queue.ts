@@ -1,0 +1,119 @@
+import { storeUnavailable } from '../../domain/errors.js';
+import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS } from '../sqlite-store.js';
+
+interface Waiter { resolve: () => void; reject: (e: unknown) => void }
+
+/**
+ * Group commit for a store whose commits are asynchronous. Items queued in one event-loop turn are written together
+ * by `write`; items queued while a commit is under way wait and go together in the next one, so commits never
+ * overlap and stay in order. `flush()` resolves once what was queued before it is written. A commit that fails
+ * keeps its batch (ahead of newer items), rejects its waiters with a 503 and is retried with back-off; new items
+ * join it meanwhile.
+ */
+export class CommitQueue<T> {
+  private queue: T[] = [];
+  private inFlight: T[] = [];
+  private waiters: Waiter[] = [];
+  /** The waiters of the commit under way; a flush with nothing queued waits for it. */
+  private inFlightWaiters: Waiter[] | null = null;
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = COMMIT_RETRY_MIN_MS;
+  private closed = false;
+  /** Why the last commit failed, until one succeeds. */
+  failure: string | null = null;
+
+  /** `commitNow` is what the scheduled and retried commits call (the store's own `commit`, so tests can count them). */
+  constructor(
+    private readonly write: (batch: T[]) => Promise<void>,
+    private readonly describe: (error: unknown) => string,
+    private readonly commitNow: () => unknown = () => this.commit(),
+  ) {}
+
+  push(item: T): void {
+    this.queue.push(item);
+    this.schedule();
+  }
+
+  /** Everything not yet committed, oldest first (the commit under way, then the queue). */
+  pending(): T[] {
+    return [...this.inFlight, ...this.queue];
+  }
+
+  get committing(): boolean {
+    return this.running !== null;
+  }
+
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && !this.scheduled) {
+      const running = this.inFlightWaiters;
+      if (running === null) return Promise.resolve();
+      return new Promise((resolve, reject) => running.push({ resolve, reject }));
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Once per event-loop turn; not while a commit runs (it schedules the next) or a failed one waits for its retry. */
+  private schedule(): void {
+    if (this.scheduled || this.running !== null || this.retryTimer !== null || this.closed || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => void this.commitNow());
+  }
+
+  commit(): Promise<void> {
+    this.scheduled = false;
+    if (this.running !== null) return this.running;
+    this.running = this.commitQueued().finally(() => {
+      this.running = null;
+      this.schedule();
+    });
+    return this.running;
+  }
+
+  private async commitQueued(): Promise<void> {
+    const batch = this.queue;
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    this.inFlight = batch;
+    this.inFlightWaiters = waiters;
+    try {
+      if (batch.length > 0) await this.write(batch);
+    } catch (error) {
+      this.inFlight = [];
+      this.inFlightWaiters = null;
+      this.queue = batch.concat(this.queue);
+      this.fail(error, waiters);
+      return;
+    }
+    this.inFlight = [];
+    this.inFlightWaiters = null;
+    this.failure = null;
+    this.retryDelayMs = COMMIT_RETRY_MIN_MS;
+    for (const w of waiters) w.resolve();
+  }
+
+  private fail(error: unknown, waiters: Waiter[]): void {
+    const message = this.describe(error);
+    this.failure = message;
+    const notYet = storeUnavailable(`the store cannot write (${message}); the change is made and will be written when the store recovers`);
+    for (const w of waiters) w.reject(notYet);
+    if (this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.commitNow();
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, COMMIT_RETRY_MAX_MS);
+  }
+
+  /** Waits for the commit under way, then commits what is left once more; nothing is retried after this. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    await this.running?.catch(() => undefined);
+    if (this.queue.length > 0) await this.commit(); // a batch that still fails is lost with the process, unacknowledged
+  }
+}

@@ -1,0 +1,106 @@
+import type { Checkpoint, ContextRef, InboxItem } from '../../domain/agent.js';
+import type { Sql } from '../../cluster/pg/db.js';
+import type { AgentEvent } from '../../events/types.js';
+import { decodeAgent } from '../record-codec.js';
+import { hasWorkNow } from '../sqlite-reads.js';
+import type { HistoryPage, HistoryRow, StoredState } from '../store.js';
+
+/** The PostgreSQL store's reads: start-up, contexts, history pages and event replay (src/store/sqlite-reads.ts's twin). */
+export const EVENT_ID_HIGH_WATER = 'event_id_high_water';
+export const EVENTS_PRUNED_THROUGH = 'events_pruned_through';
+
+export async function readMeta(sql: Sql, key: string): Promise<number | undefined> {
+  const { rows } = await sql.query<{ value: string }>('SELECT value FROM store_meta WHERE key = $1', [key]);
+  return rows[0] ? Number(rows[0].value) : undefined;
+}
+
+export async function writeMeta(sql: Sql, key: string, value: number): Promise<void> {
+  await sql.query('INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [key, value]);
+}
+
+/** A context's rows: its summary, then the ordinary turns from `fromSeq` up to `toSeq`. */
+export async function readContext(sql: Sql, path: string, { summarySeq, fromSeq, toSeq }: ContextRef): Promise<HistoryRow[]> {
+  const { rows } = await sql.query<HistoryRow>(
+    `SELECT seq, kind, json FROM turns WHERE path = $1 AND (seq = $2 OR (kind = 'turn' AND seq >= $3 AND seq < $4))
+      ORDER BY seq = $2 DESC, seq`,
+    [path, summarySeq ?? -1, fromSeq, Math.min(toSeq, 2 ** 31 - 1)],
+  );
+  return rows;
+}
+
+export async function readHistory(sql: Sql, path: string, page: HistoryPage): Promise<HistoryRow[]> {
+  const before = Math.min(page.beforeSeq ?? 2 ** 31 - 1, 2 ** 31 - 1);
+  const { rows } = page.order === 'asc'
+    ? await sql.query<HistoryRow>('SELECT seq, kind, json FROM turns WHERE path = $1 AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $4',
+      [path, page.after ?? -1, before, page.limit])
+    : await sql.query<HistoryRow>('SELECT seq, kind, json FROM turns WHERE path = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3',
+      [path, Math.min(page.after ?? before, before), page.limit]);
+  return rows;
+}
+
+interface EventRow { id: string; path: string; type: string; ts: string; json: string }
+const EVENT_COLUMNS = 'id, path, type, ts, json';
+
+function eventFromRow(row: EventRow): AgentEvent {
+  return { id: Number(row.id), path: row.path, type: row.type, timestamp: row.ts, data: JSON.parse(row.json) as Record<string, unknown> };
+}
+
+export async function readEventsSince(sql: Sql, path: string, scope: 'subtree' | 'self', afterId: number, limit: number): Promise<AgentEvent[]> {
+  const { rows } = scope === 'self'
+    ? await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > $1 AND path = $2 ORDER BY id LIMIT $3`, [afterId, path, limit])
+    : await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > $1 AND (path = $2 OR (path >= $3 AND path < $4)) ORDER BY id LIMIT $5`,
+      [afterId, path, `${path}/`, `${path}0`, limit]);
+  return rows.map(eventFromRow);
+}
+
+export async function readRecentEvents(sql: Sql, path: string, limit: number): Promise<AgentEvent[]> {
+  const { rows } = await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE path = $1 ORDER BY id DESC LIMIT $2`, [path, limit]);
+  return rows.reverse().map(eventFromRow);
+}
+
+/**
+ * Keeps the latest `retained` ids (inside the commit's transaction); returns the id it pruned through, or the
+ * previous cut when there was nothing to prune.
+ */
+export async function pruneEvents(sql: Sql, retained: number, prunedThrough: number): Promise<number> {
+  const { rows } = await sql.query<{ last: string | null }>('SELECT MAX(id) AS last FROM events');
+  const through = Number(rows[0]?.last ?? 0) - retained;
+  if (through <= prunedThrough) return prunedThrough;
+  await sql.query('DELETE FROM events WHERE id <= $1', [through]);
+  await writeMeta(sql, EVENTS_PRUNED_THROUGH, through);
+  return through;
+}
+
+/** Every agent with its inbox and exactly its context (summary first), every checkpoint, the recent events. */
+export async function readState(sql: Sql, eventsLoadedAtStart: number): Promise<StoredState & { checkpoints: Checkpoint[] }> {
+  const agents = (await sql.query<{ json: string }>('SELECT json FROM agents')).rows.map((r) => decodeAgent(r.json));
+  agents.sort((a, b) => a.depth - b.depth);
+  const byPath = new Map(agents.map((a) => [a.path, a]));
+  for (const row of (await sql.query<{ path: string; json: string }>('SELECT path, json FROM inbox ORDER BY path, seq')).rows) {
+    byPath.get(row.path)?.inbox.push(JSON.parse(row.json) as InboxItem);
+  }
+  // Only the agents with work to do now get their context (one query for all of them); the others read theirs when
+  // first woken.
+  const working = agents.filter(hasWorkNow);
+  if (working.length > 0) {
+    const { rows } = await sql.query<HistoryRow & { path: string }>(
+      `SELECT t.path, t.seq, t.kind, t.json
+         FROM unnest($1::text[], $2::int[], $3::int[]) AS c(path, summary_seq, from_seq)
+         JOIN turns t ON t.path = c.path AND (t.seq = c.summary_seq OR (t.kind = 'turn' AND t.seq >= c.from_seq))
+        ORDER BY t.path, COALESCE(t.seq = c.summary_seq, false) DESC, t.seq`,
+      [working.map((a) => a.path), working.map((a) => a.contextSummarySeq), working.map((a) => a.contextFromSeq)],
+    );
+    for (const row of rows) {
+      const agent = byPath.get(row.path)!;
+      agent.conversation.push(row.json);
+      agent.contextSeqs.push(row.seq);
+    }
+    for (const agent of working) agent.contextLoaded = true;
+  }
+  const checkpoints = (await sql.query<{ json: string }>('SELECT json FROM checkpoints ORDER BY position')).rows.map((r) => JSON.parse(r.json) as Checkpoint);
+  const events = (await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events ORDER BY id DESC LIMIT $1`, [eventsLoadedAtStart])).rows.reverse().map(eventFromRow);
+  const { rows: [max] } = await sql.query<{ last: string | null }>('SELECT MAX(id) AS last FROM events');
+  const lastEventId = Math.max(Number(max?.last ?? 0), (await readMeta(sql, EVENT_ID_HIGH_WATER)) ?? 0);
+  const prunedThrough = (await readMeta(sql, EVENTS_PRUNED_THROUGH)) ?? 0;
+  return { agents, events, lastEventId, firstRetainedEventId: prunedThrough + 1, checkpoints };
+}

@@ -1,0 +1,248 @@
+import { DatabaseStartError, describeConnectionError, openDatabase } from '../../cluster/pg/connect.js';
+import type { Db } from '../../cluster/pg/db.js';
+import { migrate, SchemaTooNewError } from '../../cluster/pg/migrate.js';
+import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
+import { storeUnavailable } from '../../domain/errors.js';
+import type { AgentEvent } from '../../events/types.js';
+import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, type SqliteStoreOptions } from '../sqlite-store.js';
+import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
+import { planBatch, type Op } from './batch.js';
+import { CommitQueue } from './commit-queue.js';
+import { SingleDaemonLock } from './single-daemon.js';
+import {
+  EVENT_ID_HIGH_WATER, pruneEvents, readContext, readEventsSince, readHistory, readRecentEvents, readState, writeMeta,
+} from './pg-reads.js';
+
+export type PgStoreOptions = SqliteStoreOptions;
+
+/** While no commit proves the database answers, a probe does this often, so /readyz follows the database. */
+export const DB_PROBE_INTERVAL_MS = 1_000;
+
+/**
+ * The store on PostgreSQL, with the SQLite store's semantics (src/store/sqlite-store.ts): writes are queued and
+ * committed together, everything queued in one event-loop turn in one transaction of a few multi-row statements
+ * (src/store/pg/batch.ts); `flush()` resolves once what was queued before it is committed. A commit runs
+ * asynchronously: operations queued meanwhile wait and go together in the next one, so commits never overlap and
+ * stay in order. A commit that fails keeps its batch queued (ahead of newer writes) and is retried with back-off;
+ * until it succeeds, and while the database does not answer the probe, the store is unhealthy and refuses new
+ * operations with a 503. Event ids are reserved in the same transaction as the events (EVENT_ID_BLOCK).
+ */
+export class PgStore implements Store {
+  private readonly commits: CommitQueue<Op>;
+  private readonly pendingAgents = new Set<string>();
+  private probeFailure: string | null = null;
+  /** Another daemon took the database while this one was cut off from it: nothing more may be written. */
+  private lockFailure: string | null = null;
+  private probing = false;
+  private closed = false;
+  private readonly probeTimer: NodeJS.Timeout;
+  private eventsSincePrune = 0;
+  private prunedThroughEventId = 0;
+  private eventIdHighWater = 0;
+  private lastAppendedEventId = 0;
+  private readonly checkpointIndex = new Map<string, Checkpoint[]>();
+
+  /** Connects (a failure is a one-line DatabaseStartError) and brings the schema up to date. */
+  static async open(url: string, options: PgStoreOptions): Promise<PgStore> {
+    const db = await openDatabase(url);
+    let lock: SingleDaemonLock | undefined;
+    try {
+      lock = await SingleDaemonLock.take(url);
+      await migrate(db);
+    } catch (error) {
+      await lock?.release();
+      await db.close().catch(() => undefined);
+      if (error instanceof SchemaTooNewError || error instanceof DatabaseStartError) throw error;
+      // A role that may log in but not create tables (PostgreSQL 15: only the database owner may, by default).
+      throw new DatabaseStartError(describeConnectionError(error, url));
+    }
+    return new PgStore(db, url, options, lock);
+  }
+
+  /** On a migrated database; the store closes `db` (and releases `lock`) when it closes. */
+  constructor(private readonly db: Db, private readonly url: string, private readonly options: PgStoreOptions, private readonly lock?: SingleDaemonLock) {
+    this.commits = new CommitQueue((ops) => this.write(ops), (error) => describeConnectionError(error, url), () => this.commit());
+    this.probeTimer = setInterval(() => void this.probe(), DB_PROBE_INTERVAL_MS);
+    this.probeTimer.unref();
+  }
+
+  assertWritable(): void {
+    const failure = this.problem();
+    if (failure !== null) throw storeUnavailable(`the store cannot write (${failure}); nothing was changed, try again later`);
+  }
+
+  saveAgent(agent: AgentRecord): void {
+    if (this.pendingAgents.has(agent.path)) return; // already queued; written as it is at commit time
+    this.pendingAgents.add(agent.path);
+    this.push({ kind: 'agent', agent });
+  }
+
+  deleteAgent(path: string): void {
+    this.pendingAgents.delete(path);
+    this.checkpointIndex.delete(path);
+    this.push({ kind: 'delete', path });
+  }
+
+  appendTurn(path: string, seq: number, rowKind: HistoryKind, json: TurnJson): void {
+    this.push({ kind: 'turn', path, seq, rowKind, json });
+  }
+
+  replaceTurn(path: string, seq: number, json: TurnJson): void {
+    this.push({ kind: 'replaceTurn', path, seq, json });
+  }
+
+  addInboxItem(path: string, seq: number, item: InboxItem): void {
+    this.push({ kind: 'inbox', path, seq, item });
+  }
+
+  takeInbox(path: string, beforeSeq: number): void {
+    this.push({ kind: 'takeInbox', path, beforeSeq });
+  }
+
+  appendEvent(event: AgentEvent): void {
+    this.lastAppendedEventId = Math.max(this.lastAppendedEventId, event.id);
+    this.push({ kind: 'event', event });
+  }
+
+  saveCheckpoint(checkpoint: Checkpoint): void {
+    this.indexCheckpoint(checkpoint);
+    this.push({ kind: 'checkpoint', checkpoint });
+  }
+
+  loadCheckpoint(path: string, id: string): Promise<Checkpoint | undefined> {
+    return Promise.resolve(this.checkpointIndex.get(path)?.find((c) => c.id === id));
+  }
+
+  listCheckpoints(path: string): Promise<Checkpoint[]> {
+    return Promise.resolve([...this.checkpointIndex.get(path) ?? []]);
+  }
+
+  agentContext(agent: AgentRecord): Promise<HistoryRow[]> {
+    return readContext(this.db, agent.path, { summarySeq: agent.contextSummarySeq, fromSeq: agent.contextFromSeq, toSeq: agent.historyLength });
+  }
+
+  async checkpointContext(checkpoint: Checkpoint): Promise<HistoryRow[]> {
+    if (!checkpoint.context) return (checkpoint.conversation ?? []).map((json, seq) => ({ seq, kind: 'turn' as const, json }));
+    await this.flush(); // a checkpoint taken in this turn refers to queued rows
+    return readContext(this.db, checkpoint.path, checkpoint.context);
+  }
+
+  async history(path: string, page: HistoryPage): Promise<HistoryRow[]> {
+    await this.flush().catch(() => {});
+    return readHistory(this.db, path, page);
+  }
+
+  async eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): Promise<AgentEvent[] | 'gone'> {
+    if (afterId < this.prunedThroughEventId) return 'gone';
+    return readEventsSince(this.db, path, scope, afterId, limit);
+  }
+
+  /** Taken before the query: events of the commit under way are on disk or here, and appear once either way. */
+  async recentEvents(path: string, limit: number): Promise<AgentEvent[]> {
+    const waiting = this.commits.pending().flatMap((op) => op.kind === 'event' && op.event.path === path ? [op.event] : []);
+    const byId = new Map((await readRecentEvents(this.db, path, limit)).map((e) => [e.id, e]));
+    for (const event of waiting) byId.set(event.id, event);
+    const events = [...byId.values()].sort((a, b) => a.id - b.id);
+    return events.length > limit ? events.slice(-limit) : events;
+  }
+
+  async load(): Promise<StoredState> {
+    const { checkpoints, ...state } = await readState(this.db, this.options.eventsLoadedAtStart);
+    this.checkpointIndex.clear();
+    for (const checkpoint of checkpoints) this.indexCheckpoint(checkpoint);
+    this.eventIdHighWater = state.lastEventId;
+    this.prunedThroughEventId = state.firstRetainedEventId - 1;
+    return state;
+  }
+
+  flush(): Promise<void> {
+    return this.commits.flush();
+  }
+
+  isHealthy(): boolean {
+    return this.problem() === null;
+  }
+
+  problem(): string | null {
+    return this.closed ? 'the store is closed' : this.lockFailure ?? this.commits.failure ?? this.probeFailure;
+  }
+
+  private indexCheckpoint(checkpoint: Checkpoint): void {
+    const list = this.checkpointIndex.get(checkpoint.path) ?? [];
+    list.push(checkpoint);
+    this.checkpointIndex.set(checkpoint.path, list);
+  }
+
+  private push(op: Op): void {
+    this.commits.push(op);
+  }
+
+  /** Commits what is queued now (the group commit calls it once per event-loop turn). */
+  commit(): Promise<void> {
+    return this.commits.commit();
+  }
+
+  /**
+   * One batch in one transaction: its statements, the event-id reservation and, now and then, the pruning of old
+   * events. Throws (nothing of the batch committed) for the queue to retry.
+   */
+  private async write(ops: Op[]): Promise<void> {
+    this.pendingAgents.clear(); // saved again from now on: queued again, written as it is then
+    if (this.lockFailure !== null) throw new Error(this.lockFailure);
+    const statements = planBatch(ops);
+    const eventCount = ops.reduce((n, op) => n + (op.kind === 'event' ? 1 : 0), 0);
+    const lastId = lastEventIdOf(ops);
+    const prune = this.eventsSincePrune + eventCount > EVENTS_BETWEEN_PRUNES;
+    let highWater = this.eventIdHighWater;
+    let prunedThrough = this.prunedThroughEventId;
+    await this.db.transaction(async (tx) => {
+      for (const s of statements) await tx.query(s.text, s.values);
+      if (lastId > highWater) {
+        highWater = lastId + EVENT_ID_BLOCK;
+        await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
+      }
+      if (prune) prunedThrough = await pruneEvents(tx, this.options.eventsRetained, prunedThrough);
+    });
+    this.eventsSincePrune = prune ? 0 : this.eventsSincePrune + eventCount;
+    this.eventIdHighWater = highWater;
+    this.prunedThroughEventId = prunedThrough;
+    this.probeFailure = null; // a commit is the best proof the database answers
+  }
+
+  /** Between commits, asks the database whether it answers; a commit's own outcome speaks for it otherwise. */
+  private async probe(): Promise<void> {
+    if (this.probing || this.commits.committing || this.closed) return;
+    this.probing = true;
+    try {
+      await this.db.query('SELECT 1');
+      this.probeFailure = null;
+      this.lockFailure ??= (await this.lock?.check()) ?? null;
+    } catch (error) {
+      this.probeFailure = describeConnectionError(error, this.url);
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Commits what is queued (once more if it failed); after a clean close numbering resumes right after the last event. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.probeTimer);
+    try {
+      await this.commits.close();
+      if (this.commits.failure === null && this.lastAppendedEventId > 0) await writeMeta(this.db, EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
+    } catch { /* the database is gone: nothing more can be written */ } finally {
+      await this.lock?.release();
+      await this.db.close().catch(() => undefined);
+    }
+  }
+}
+
+function lastEventIdOf(ops: readonly Op[]): number {
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i]!;
+    if (op.kind === 'event') return op.event.id;
+  }
+  return 0;
+}
