@@ -138,6 +138,18 @@ describe('rules down the tree', () => {
     expect((await http.get<{ approvals: unknown[] }>('/approvals')).body.approvals).toEqual([]);
   });
 
+  it('remember=agent allows that tool for the agent alone: a sibling still asks', async () => {
+    const { t, http } = await start();
+    scriptByAgent(t, { 'p/c': [callListChildren('toolu_c1'), callListChildren('toolu_c2'), TEXT_OK], 'p/d': [callListChildren('toolu_d1'), TEXT_OK] });
+    await spawnAgent(http, null, 'p', { policy: { approvals: [ASK] } });
+    await spawnAgent(http, 'p', 'c');
+    const approval = await pendingApproval(http, 'p/c');
+    expect((await http.post(`/agents/p/c/approvals/${approval.id}`, { decision: 'allow', remember: 'agent' })).status).toBe(200);
+    expect(toolResults(await nthRequest(t, 'p/c', 3))[0]).toMatchObject({ tool_use_id: 'toolu_c2', content: '[]' });
+    await spawnAgent(http, 'p', 'd');
+    expect(await pendingApproval(http, 'p')).toMatchObject({ path: 'p/d', tool: 'list_children' });
+  });
+
   it('a child may tighten its inherited rules but never loosen them (a 400 naming the rule)', async () => {
     const { http } = await start();
     await spawnAgent(http, null, 'p', { policy: { approvals: [{ tool: 'mcp__github__*', decision: 'ask' }] } });
