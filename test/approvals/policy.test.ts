@@ -55,6 +55,19 @@ describe('PATCH /agents/{path} {policy}', () => {
     expect(String(result.content)).toMatch(/denied by policy.approvals of a/);
   });
 
+  it('guidance and policy together: both or neither', async () => {
+    const { http } = await start();
+    await spawnAgent(http, null, 'a');
+    expect((await http.post('/agents/a/suspend', {})).status).toBe(200);
+    expectError(await http.patch('/agents/a', { guidance: 'focus', policy: { max_restarts: 9 } }), 409);
+    expect((await http.get<AgentNodeJson>('/agents/a')).body.policy.max_restarts).toBe(3);
+    expect((await http.post('/agents/a/resume', {})).status).toBe(200);
+    expectError(await http.patch('/agents/a', { guidance: 'focus', policy: { max_restarts: -1 } }), 400, /policy.max_restarts/);
+    expect((await http.get<AgentNodeJson>('/agents/a')).body.state).not.toBe('correcting');
+    const both = await http.patch<AgentNodeJson>('/agents/a', { guidance: 'focus', policy: { max_restarts: 9 } });
+    expect(both.body).toMatchObject({ state: 'correcting', policy: { max_restarts: 9 } });
+  });
+
   it('a dead agent keeps its policy (409)', async () => {
     const { http } = await start();
     await spawnAgent(http, null, 'a');

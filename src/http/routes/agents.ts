@@ -14,6 +14,7 @@ import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses, pathParams } from '../openapi.js';
 import { changePolicy } from '../../runtime/policy-change.js';
+import { isActive } from '../../domain/states.js';
 import { sendBytes, sendJson, sendNode, sendRaw } from '../reply.js';
 
 const depthQuery = z.object({
@@ -109,7 +110,9 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const { guidance, policy, reason } = req.body;
-    // The policy first: a refused change (400) leaves the guidance undelivered too.
+    // Both or neither: guidance an agent cannot take (409) is refused before the policy changes, and a refused
+    // policy (400) before the guidance is queued.
+    if (guidance !== undefined && policy && !isActive(runtime.get(path).state)) runtime.guide(path, guidance, actorOf(req, reason));
     let agent = policy ? changePolicy(runtime, path, policy as PolicyPatch, actorOf(req, reason)) : runtime.get(path);
     if (guidance !== undefined) agent = runtime.guide(path, guidance, actorOf(req, reason));
     return sendNode(reply, runtime, 200, agent);
