@@ -13,6 +13,7 @@ import { mcpCallFigure, mcpServerFigure } from './scenarios/mcp.js';
 import { memoryFigures } from './scenarios/memory.js';
 import { oversightFigure } from './scenarios/oversight.js';
 import { postgresFigures } from './scenarios/postgres.js';
+import { approvalCheckFigure } from './scenarios/approvals.js';
 import { nodeFigure, treeFigures } from './scenarios/reads.js';
 import { runnerFigure } from './scenarios/runner.js';
 import { spawnFigure } from './scenarios/spawn.js';
@@ -131,6 +132,11 @@ try {
     add(['pg1', 'pg2'], await postgresFigures(base, log));
   }
 
+  if (wants('16a')) {
+    log('16a: the approval check per tool call');
+    add(['16a'], await approvalCheckFigure());
+  }
+
   if (wants('6', '5')) {
     log('6: memory (and 5 in process)');
     const memory = await memoryFigures(base);
@@ -142,7 +148,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13', '16b', '16c', '16d', 'pg1', 'pg2'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13', '16a', '16b', '16c', '16d', 'pg1', 'pg2'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

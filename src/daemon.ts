@@ -18,6 +18,7 @@ import { restoreTree } from './runtime/restore.js';
 import { openStore } from './store/open.js';
 import { WindowTable } from './context/windows.js';
 import { UsageMeter } from './usage/meter.js';
+import { ApprovalRegistry } from './approvals/registry.js';
 import { PriceTable } from './usage/pricing.js';
 import { Supervisor } from './supervision/supervisor.js';
 import { addSubtreeSpend, backfillSubtreeSpend } from './subtree/spend.js';
@@ -25,6 +26,7 @@ import { addSubtreeSpend, backfillSubtreeSpend } from './subtree/spend.js';
 export interface Daemon {
   app: AutonApp;
   runtime: Runtime;
+  approvals: ApprovalRegistry;
   oversight: OversightEngine;
   runner: AgentRunner;
   /** The base URL it listens on, e.g. http://127.0.0.1:8420 */
@@ -57,6 +59,8 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     },
   });
   const restored = restoreTree(runtime, await store.load());
+  const approvals = new ApprovalRegistry(runtime);
+  approvals.restore(await store.loadApprovals());
   bus.addSink((event) => store.appendEvent(event));
   if (options.logger) bus.addSink(lifecycleLog(options.logger));
   const sseClients = new SseClients(config.AUTON_MAX_SSE_PER_KEY);
@@ -77,7 +81,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   );
   const supervisor = new Supervisor(runtime, config.AUTON_RESTART_BACKOFF_MS);
   const runner = new AgentRunner({
-    runtime, model, oversight, windows, meter, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW }, mcp: mcp.tools,
+    runtime, model, oversight, windows, meter, maxTurnSteps: config.AUTON_MAX_TURN_STEPS, fetchPolicy: { allow: config.AUTON_FETCH_ALLOW }, mcp: mcp.tools, approvals,
     afterTurn: createJudge(runtime, model, oversight, meter, { model: config.AUTON_JUDGE_MODEL, everyTurns: config.AUTON_JUDGE_EVERY_TURNS }),
     onFailure: (agent, error) => {
       metrics.modelFailed(agent.spec.model);
@@ -88,7 +92,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const scheduler = new Scheduler(runtime);
 
   let accepting = true;
-  const app = await buildApp({ runtime, oversight, metrics, sseClients, config, mcp, isAccepting: () => accepting }, { logger: options.logger });
+  const app = await buildApp({ runtime, oversight, approvals, metrics, sseClients, config, mcp, isAccepting: () => accepting }, { logger: options.logger });
   try {
     await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
   } catch (error) {
@@ -109,7 +113,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const host = config.AUTON_HOST.includes(':') ? `[${config.AUTON_HOST}]` : config.AUTON_HOST;
   let closing: Promise<void> | null = null;
   return {
-    app, runtime, oversight, runner,
+    app, runtime, approvals, oversight, runner,
     url: `http://${host}:${port}`,
     close: () => (closing ??= (async () => {
       accepting = false;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { actionCommands } from './actions.js';
+import { approvalCommands } from './approvals.js';
 import { AutonClient } from './client.js';
 import { colours, EXIT, report, type CliContext } from './output.js';
 import { streamCommands } from './streams.js';
@@ -35,6 +36,7 @@ function context(cmd: Command): CliContext {
 
 treeCommands(program, context);
 actionCommands(program, context);
+approvalCommands(program, context);
 streamCommands(program, context);
 watchCommand(program, context);
 

@@ -65,6 +65,12 @@ export interface AgentRecord {
   tokenSamples: Array<{ atMs: number; tokens: number }>;
   /** Children by id, in spawn order. */
   children: Map<string, AgentRecord>;
+  /** The approval a tool call of this agent waits for (README "Approvals"), or null. */
+  waitingFor?: { approval: string; tool: string } | null;
+  /** Tools a person allowed for good (`remember`): for this agent, or (subtree) for it and its descendants. */
+  approvalGrants?: Array<{ tool: string; subtree: boolean }>;
+  /** spawn_child calls refused for max_depth in the current wake (not stored). */
+  depthRefusals?: number;
 }
 
 export type InboxItem =

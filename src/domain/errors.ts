@@ -11,7 +11,8 @@ export type DomainErrorCode =
   | 'STORE_UNAVAILABLE'; // the store cannot write now (full or failing disk): try again later
 
 export class DomainError extends Error {
-  constructor(readonly code: DomainErrorCode, message: string) {
+  /** `limit`: which policy limit refused it (e.g. 'max_depth'), for callers that count refusals. */
+  constructor(readonly code: DomainErrorCode, message: string, readonly limit?: string) {
     super(message);
     this.name = 'DomainError';
   }
@@ -19,7 +20,7 @@ export class DomainError extends Error {
 
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
 export const conflict = (message: string) => new DomainError('CONFLICT', message);
-export const policyViolation = (message: string) => new DomainError('POLICY_VIOLATION', message);
+export const policyViolation = (message: string, limit?: string) => new DomainError('POLICY_VIOLATION', message, limit);
 export const badRequest = (message: string) => new DomainError('BAD_REQUEST', message);
 export const queueFull = (message: string) => new DomainError('QUEUE_FULL', message);
 export const storeUnavailable = (message: string) => new DomainError('STORE_UNAVAILABLE', message);

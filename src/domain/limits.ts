@@ -30,9 +30,18 @@ export const LIMITS = {
   replayBufferBytes: 64 * 1024 * 1024,
   /** Events an SSE client may have queued while its socket is not draining; past it the stream is closed. */
   sseClientQueueEvents: 5_000,
+  /** policy.approvals: rules per agent, the longest tool pattern, and how long a held call may wait for a person. */
+  approvalRulesMax: 64,
+  approvalPatternMaxChars: 128,
+  approvalDefaultTimeoutSeconds: 3_600,
+  approvalMaxTimeoutSeconds: 7 * 24 * 3_600,
+  approvalNoteMaxChars: 1_000,
+  /** Refused spawn_child calls (max_depth) in one wake before the agent is suspended depth_exceeded. */
+  depthRefusalsPerWake: 3,
 } as const;
 
 /** Path segments that name an action, so they can never be agent ids. */
 export const ACTION_WORDS = [
   'observe', 'log', 'checkpoint', 'checkpoints', 'fork', 'restart', 'suspend', 'resume', 'message', 'conversation',
+  'approvals',
 ] as const;

@@ -27,6 +27,7 @@ export function toNodeJson(agent: AgentRecord, nowMs: number, options: RenderOpt
   if (agent.suspendReason) node.suspend_reason = agent.suspendReason;
   if (agent.errorMessage) node.error_message = agent.errorMessage;
   if (agent.forkedFrom) node.forked_from = agent.forkedFrom;
+  if (agent.waitingFor) node.waiting_for = agent.waitingFor;
   if (options.depth > 0) {
     const next = { depth: options.depth - 1 };
     for (const child of agent.children.values()) node.children.push(toNodeJson(child, nowMs, next));
@@ -155,6 +156,7 @@ class NodeParts {
   forkedFrom: AgentRecord['forkedFrom'] = null;
   forkedPath = '';
   forkedCheckpoint = '';
+  waitingFor: AgentRecord['waitingFor'] = null;
   tail = '';
   tailBytes: Buffer | null = null;
   /**
@@ -238,7 +240,7 @@ function refresh(parts: NodeParts, agent: AgentRecord): void {
   const forked = agent.forkedFrom;
   if (parts.restartCount !== agent.restartCount || parts.checkpointCount !== agent.checkpointCount
     || parts.suspendReason !== agent.suspendReason || parts.errorMessage !== agent.errorMessage
-    || parts.forkedFrom !== forked || (forked !== null && (parts.forkedPath !== forked.path || parts.forkedCheckpoint !== forked.checkpoint))) {
+    || parts.forkedFrom !== forked || parts.waitingFor !== (agent.waitingFor ?? null) || (forked !== null && (parts.forkedPath !== forked.path || parts.forkedCheckpoint !== forked.checkpoint))) {
     parts.restartCount = agent.restartCount;
     parts.checkpointCount = agent.checkpointCount;
     parts.suspendReason = agent.suspendReason;
@@ -246,10 +248,12 @@ function refresh(parts: NodeParts, agent: AgentRecord): void {
     parts.forkedFrom = forked;
     parts.forkedPath = forked?.path ?? '';
     parts.forkedCheckpoint = forked?.checkpoint ?? '';
+    parts.waitingFor = agent.waitingFor ?? null;
     let tail = `,"restart_count":${agent.restartCount},"checkpoints":${agent.checkpointCount}`;
     if (agent.suspendReason) tail += `,"suspend_reason":"${agent.suspendReason}"`;
     if (agent.errorMessage) tail += `,"error_message":${JSON.stringify(agent.errorMessage)}`;
     if (forked) tail += `,"forked_from":${JSON.stringify(forked)}`;
+    if (agent.waitingFor) tail += `,"waiting_for":${JSON.stringify(agent.waitingFor)}`;
     parts.tail = tail;
     parts.tailBytes = null;
   }

@@ -59,6 +59,22 @@ export const budgetSchema = z.strictObject({
     .meta({ description: 'Tokens (as tokens_total counts them) the agent and all its descendants may use together' }),
 });
 
+export const APPROVAL_DECISIONS = ['allow', 'ask', 'deny'] as const;
+/** Tool names are [A-Za-z0-9_-] (MCP tools `mcp__<server>__<tool>`); a pattern may add `*`, any run of characters. */
+const TOOL_PATTERN = /^[A-Za-z0-9_*-]+$/;
+
+export const approvalRuleSchema = z.strictObject({
+  tool: z.string().min(1).max(LIMITS.approvalPatternMaxChars)
+    .regex(TOOL_PATTERN, 'a tool name or pattern: letters, digits, _ and -, with * for any run of characters (e.g. mcp__github__*)')
+    .meta({ description: 'The tool it applies to: a name, or a pattern with * (`*`, `mcp__github__*`)' }),
+  decision: z.enum(APPROVAL_DECISIONS)
+    .meta({ description: 'allow: run it; ask: hold the call until a person decides; deny: refuse it (the model reads an error)' }),
+  timeout_seconds: z.number().int().min(1).max(LIMITS.approvalMaxTimeoutSeconds).default(LIMITS.approvalDefaultTimeoutSeconds)
+    .meta({ description: 'ask: how long the call waits for a decision' }),
+  on_timeout: z.enum(['allow', 'deny']).default('deny').meta({ description: 'ask: what an unanswered approval becomes' }),
+}).meta({ id: 'ApprovalRule' });
+export type ApprovalRule = z.infer<typeof approvalRuleSchema>;
+
 export const policySchema = z.strictObject({
   restart: z.enum(['never', 'on_failure', 'always']).default('on_failure'),
   supervision: z.enum(['one_for_one', 'one_for_all', 'escalate']).default('one_for_one'),
@@ -74,6 +90,8 @@ export const policySchema = z.strictObject({
   max_depth: z.number().int().min(0).max(64).default(3),
   repeatable_tools: z.array(z.string().min(1).max(64)).max(LIMITS.toolsMaxCount).default([])
     .meta({ description: 'Tools that may legitimately repeat with the same input (polling); loop detection ignores them' }),
+  approvals: z.array(approvalRuleSchema).max(LIMITS.approvalRulesMax).default([])
+    .meta({ description: "Tool approvals: checked with every ancestor's rules, the strictest answer wins (README \"Approvals\")" }),
 });
 export type AgentPolicy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
@@ -114,6 +132,8 @@ const nodeFields = {
   suspend_reason: suspendReasonSchema.optional(),
   error_message: z.string().optional(),
   forked_from: z.object({ path: z.string(), checkpoint: z.string() }).optional(),
+  waiting_for: z.object({ approval: z.string(), tool: z.string() }).optional()
+    .meta({ description: 'Set while a tool call waits for a person (GET /approvals); the agent stays running' }),
   children_count: z.number().optional().meta({ description: 'Set when children were cut by ?depth=' }),
 };
 export interface AgentNodeJson extends z.infer<z.ZodObject<typeof nodeFields>> { children: AgentNodeJson[] }
@@ -130,10 +150,36 @@ export type SpawnBody = z.infer<typeof spawnBodySchema>;
 
 const reasonText = z.string().max(LIMITS.reasonMaxChars);
 
+/** A field's schema without its default, so a patch that leaves a field out leaves it as it is. */
+function noDefault<T extends z.ZodType>(field: T): z.ZodType {
+  return field instanceof z.ZodDefault ? (field.removeDefault() as z.ZodType) : field;
+}
+const optionalFields = (shape: Record<string, z.ZodType>) =>
+  Object.fromEntries(Object.entries(shape).map(([key, field]) => [key, noDefault(field).optional()]));
+
+/** PATCH `{policy}`: any fields of a policy (budget fields one by one), merged over the agent's current one. */
+export const policyPatchSchema = z.strictObject({
+  ...optionalFields(policySchema.shape),
+  budget: z.strictObject(optionalFields(budgetSchema.shape)).optional(),
+}).meta({ id: 'PolicyPatch' });
+export type PolicyPatch = Partial<Omit<AgentPolicy, 'budget'>> & { budget?: Partial<AgentPolicy['budget']> };
+
 export const guidanceBodySchema = z.strictObject({
   guidance: z.string().trim().min(1).max(LIMITS.guidanceMaxChars),
   reason: reasonText.optional(),
 });
+/** PATCH an agent: guidance (the seed's "correct"), a policy change, or both. */
+export const patchBodySchema = z.strictObject({
+  guidance: z.string().trim().min(1).max(LIMITS.guidanceMaxChars).optional(),
+  policy: policyPatchSchema.optional(),
+  reason: reasonText.optional(),
+}).refine((b) => b.guidance !== undefined || b.policy !== undefined, { message: 'send guidance, policy or both', path: ['guidance'] });
+export const approvalDecisionBodySchema = z.strictObject({
+  decision: z.enum(['allow', 'deny']),
+  note: z.string().max(LIMITS.approvalNoteMaxChars).optional(),
+  remember: z.enum(['agent', 'subtree']).optional()
+    .meta({ description: 'With allow: allow this tool without asking for the rest of the agent\'s life, or for its whole subtree' }),
+}).refine((b) => b.remember === undefined || b.decision === 'allow', { message: 'remember goes with allow only', path: ['remember'] });
 export const suspendBodySchema = z.strictObject({
   reason: suspendReasonSchema.default('manual'),
   detail: reasonText.optional(),

@@ -68,7 +68,7 @@ export class AgentTree {
       const below = newDepth - ancestor.depth;
       if (below >= ancestor.policy.max_depth) {
         throw policyViolation(
-          `max_depth: ${path} would be ${below} levels below ${ancestor.path}, whose max_depth is ${ancestor.policy.max_depth}`,
+          `max_depth: ${path} would be ${below} levels below ${ancestor.path}, whose max_depth is ${ancestor.policy.max_depth}`, 'max_depth',
         );
       }
     }

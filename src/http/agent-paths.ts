@@ -17,6 +17,11 @@ export function rewriteAgentUrl(url: string): string {
   const slash = rest.lastIndexOf('/');
   if (slash === -1) return q === -1 && rest.length === url.length - 8 ? url : `/agents/${rest}${query}`;
   const last = rest.slice(slash + 1);
+  // A decision on an approval: /agents/a/b/approvals/ap-1 ('approvals' is no agent id).
+  const approvals = rest.lastIndexOf('/approvals/');
+  if (approvals !== -1 && approvals === rest.lastIndexOf('/', slash - 1)) {
+    return `/agents/${rest.slice(0, approvals).replaceAll('/', '%2F')}/approvals/${last}${query}`;
+  }
   const isAction = ACTIONS.has(last);
   const agent = isAction ? rest.slice(0, slash) : rest;
   if (last === 'conversation') {

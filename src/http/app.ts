@@ -17,6 +17,7 @@ import { jsonBodies } from './json-body.js';
 import { requestLines } from './logging.js';
 import { finishDocument, openApiInfo } from './openapi.js';
 import { agentRoutes } from './routes/agents.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
 import { conversationRoutes } from './routes/conversation.js';
 import { consoleRoutes } from './routes/console.js';
@@ -79,7 +80,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   await app.register(fastifySwagger, {
     openapi: {
       info: openApiInfo,
-      tags: [{ name: 'agents' }, { name: 'checkpoints' }, { name: 'observation' }, { name: 'oversight' }, { name: 'operations' }],
+      tags: [{ name: 'agents' }, { name: 'checkpoints' }, { name: 'observation' }, { name: 'oversight' }, { name: 'approvals' }, { name: 'operations' }],
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'One of AUTON_API_KEYS (when set)' } } },
       security: keys ? [{ apiKey: [] }] : [],
     },
@@ -91,6 +92,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   await app.register(mcpRoutes(ctx)); // before the agent routes: its spawn check hooks them
   await app.register(agentRoutes(ctx));
   await app.register(checkpointRoutes(ctx));
+  await app.register(approvalRoutes(ctx));
   await app.register(conversationRoutes(ctx));
   await app.register(streamRoutes(ctx));
   await app.register(oversightRoutes(ctx));

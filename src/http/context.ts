@@ -1,3 +1,4 @@
+import type { ApprovalRegistry } from '../approvals/registry.js';
 import type { Config } from '../config.js';
 import type { Mcp } from '../mcp/setup.js';
 import type { OversightEngine } from '../oversight/engine.js';
@@ -9,6 +10,8 @@ import type { SseClients } from './sse-clients.js';
 export interface AppContext {
   runtime: Runtime;
   oversight: OversightEngine;
+  /** Tool approvals (absent in tests that build the app alone: the routes answer that none are pending). */
+  approvals?: ApprovalRegistry;
   metrics: AutonMetrics;
   sseClients: SseClients;
   /** The operator's MCP servers (absent in tests that build the app alone). */

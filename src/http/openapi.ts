@@ -37,7 +37,7 @@ const SUCCESS: Record<string, string> = {
   getAgent: 'The agent with its subtree (to ?depth)',
   spawnChildAgent: 'The new child, already running',
   terminateAgent: 'The agent, now dead (with ?purge=true also gone from the tree)',
-  guideAgent: 'The agent; the guidance is queued for its next model call',
+  guideAgent: 'The agent, with its new policy; guidance is queued for its next model call',
   suspendAgent: 'The agent, now suspended (?subtree=true: every agent suspended, children first)',
   resumeAgent: 'The agent, running again (?subtree=true: every agent resumed, parents first)',
   messageAgent: 'The message is in the agent\'s inbox',
@@ -48,6 +48,8 @@ const SUCCESS: Record<string, string> = {
   observeAgent: 'An event stream (see the operation description for the event types)',
   agentLog: 'An event stream (see the operation description for the event types)',
   runOversight: 'The findings of this pass (suspensions already applied); with ?dry_run=true what a pass would do to each agent, nothing applied',
+  listApprovals: 'The pending approvals, oldest first',
+  decideApproval: 'The approval, decided; the held call runs (allow) or the model reads the refusal (deny)',
   liveness: 'The process is up',
   readiness: 'The daemon takes requests',
   metrics: 'Prometheus text exposition format',
@@ -62,7 +64,8 @@ const STREAM_EVENTS =
   '`suspended` (reason, detail), `resumed`, `restarted`, `terminated`, `purged`, `forked`, `checkpoint`, ' +
   '`correction`, `correction_delivered`, `message`, `model_call` (model, stop_reason, tokens, text), `tool_call`, ' +
   '`tool_result`, `oversight`, `assessment`, `judge_error`, `supervision`, `step_limit`, `schedule_tick`, ' +
-  '`schedule_skipped`.';
+  '`schedule_skipped`, `approval_requested` (approval, tool, input, expires_at), `approval_decided` (approval, decision, ' +
+  'by, note, remember, timed_out), `approval_cancelled`, `policy_changed` (changed, from, to, by).';
 
 /** A spawn that works on a fresh daemon (and does not take the README's `researcher`). */
 const SPAWN_EXAMPLE = { id: 'hello-agent', spec: { goal: 'Summarise the three most recent posts on the Node.js blog' } };

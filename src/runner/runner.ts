@@ -15,6 +15,8 @@ import { toolsetFor, type McpToolSource } from './tools/registry.js';
 import { toolOutputText, type ClientTool, type ToolOutput } from './tools/tool.js';
 import { EMPTY_ALLOW_LIST } from '../net/address-policy.js';
 import type { FetchPolicy } from '../net/safe-fetch.js';
+import type { ApprovalRegistry } from '../approvals/registry.js';
+import { heldReply } from '../approvals/held.js';
 
 const PUBLIC_ONLY: FetchPolicy = { allow: EMPTY_ALLOW_LIST };
 
@@ -37,6 +39,8 @@ export interface RunnerDeps {
   fetchPolicy?: FetchPolicy;
   /** The operator's MCP servers' tools (AUTON_MCP_CONFIG). */
   mcp?: McpToolSource;
+  /** Tool approvals (policy.approvals): a call may wait for a person's yes, or be refused. */
+  approvals?: Pick<ApprovalRegistry, 'check' | 'heldCall'>;
 }
 
 /** The reason a halted loop's call is aborted with: made once, since a DOMException per abort costs a stack trace. */
@@ -129,8 +133,17 @@ export class AgentRunner implements AgentDriver {
   private async work(agent: AgentRecord, slot: Slot, stale: () => boolean): Promise<void> {
     const { runtime } = this.deps;
     if (stale()) return;
-    if (!this.openUserTurn(agent)) return this.settleIdle(agent);
+    agent.depthRefusals = 0; // counted per wake (LIMITS.depthRefusalsPerWake)
     const tools = toolsetFor(agent.spec, this.deps.mcp);
+    const heldId = this.deps.approvals?.heldCall(agent) ?? null;
+    const held = heldId === null ? null : heldReply(agent.conversation.at(-1), heldId);
+    if (held) {
+      // The daemon stopped while a call waited for approval: the reply's tools go on from that call.
+      slot.controller = new AbortController();
+      const results = await this.runTools(agent, held.rest, tools.client, slot.controller.signal, stale);
+      if (results === null || stale()) return;
+      runtime.appendTurns(agent, turnJson({ role: 'user', content: [...held.before, ...results, ...this.takeInbox(agent)] }));
+    } else if (!this.openUserTurn(agent)) return this.settleIdle(agent);
     for (let step = 0; step < this.deps.maxTurnSteps; step++) {
       if (agent.state === 'idle' || agent.state === 'correcting') runtime.move(agent, 'running');
       if (!this.deps.model.configured) return this.deps.onFailure(agent, new MissingApiKeyError());
@@ -158,7 +171,7 @@ export class AgentRunner implements AgentDriver {
         this.openUserTurn(agent);
         continue;
       }
-      const results = await this.runTools(agent, reply, tools.client, controller.signal, stale);
+      const results = await this.runTools(agent, reply.content, tools.client, controller.signal, stale);
       if (results === null || stale()) return;
       if (this.deps.afterTurn) await this.deps.afterTurn(agent, controller.signal);
       if (stale()) return;
@@ -218,20 +231,23 @@ export class AgentRunner implements AgentDriver {
 
   /** Runs the reply's client tool calls in order; null when oversight suspended the agent on the way. */
   private async runTools(
-    agent: AgentRecord, reply: Anthropic.Message, tools: Map<string, ClientTool>,
+    agent: AgentRecord, blocks: Anthropic.ContentBlock[], tools: Map<string, ClientTool>,
     signal: AbortSignal, stale: () => boolean,
   ): Promise<Anthropic.ToolResultBlockParam[] | null> {
     const { runtime, oversight } = this.deps;
     const results: Anthropic.ToolResultBlockParam[] = [];
-    for (const block of reply.content) {
+    for (const block of blocks) {
       if (block.type !== 'tool_use') continue;
       const input = (block.input ?? {}) as Record<string, unknown>;
       runtime.emit(agent, 'tool_call', { tool: block.name, tool_use_id: block.id, input });
       if (oversight.afterToolCall(agent, block.name, input)) return null;
+      const refusal = await this.deps.approvals?.check(agent, { id: block.id, name: block.name, input }, signal);
+      if (stale()) return null;
       const tool = tools.get(block.name);
       let content: ToolOutput;
       let isError = false;
       try {
+        if (refusal) throw new Error(refusal);
         if (!tool) throw new Error(`unknown tool ${block.name}`);
         content = await tool.run(input, { runtime, agent, signal, fetchPolicy: this.deps.fetchPolicy ?? PUBLIC_ONLY });
       } catch (error) {

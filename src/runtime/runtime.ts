@@ -12,6 +12,7 @@ import { idleDriver, type AgentDriver } from './driver.js';
 import { actorData, type Actor, type RestartOptions } from './actor.js';
 import { keptRestartTimes, restartsCounted } from '../supervision/decide.js';
 import { idFromGoal } from './ids.js';
+import { checkNoLooserRules } from '../domain/approval-rules.js';
 
 export type { Actor, RestartOptions };
 
@@ -108,6 +109,8 @@ export class Runtime {
   spawn(parentPath: string | null, body: SpawnBody, actor: Actor = {}): AgentRecord {
     this.admit(actor);
     this.validateSpec(body.spec);
+    // A child's approval rules may tighten what it inherits, never loosen it (a 400 naming the rule).
+    if (parentPath !== null && body.policy) checkNoLooserRules(body.policy.approvals, this.tree.get(parentPath), (a) => (a.parentPath === null ? undefined : this.tree.find(a.parentPath)));
     const id = body.id ?? this.tree.uniqueId(parentPath, idFromGoal(body.spec.goal));
     return this.create(parentPath, id, body.spec, body.policy ?? policySchema.parse({}), null, actor);
   }

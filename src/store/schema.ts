@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, path TEXT NOT NULL, t
 CREATE INDEX IF NOT EXISTS events_by_path ON events (path, id);
 CREATE TABLE IF NOT EXISTS checkpoints (path TEXT NOT NULL, id TEXT NOT NULL, ts TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (path, id));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, path TEXT NOT NULL, state TEXT NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS approvals_by_path ON approvals (path);
 `;
 
 export const SCHEMA_VERSION = 2;

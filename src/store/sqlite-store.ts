@@ -2,6 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../domain/agent.js';
+import type { Approval } from '../domain/approval.js';
 import { storeUnavailable } from '../domain/errors.js';
 import type { AgentEvent } from '../events/types.js';
 import { encodeAgent } from './record-codec.js';
@@ -33,6 +34,7 @@ type Op =
   | { kind: 'delete'; path: string }
   | { kind: 'event'; event: AgentEvent }
   | { kind: 'checkpoint'; checkpoint: Checkpoint }
+  | { kind: 'approval'; approval: Approval }
   | { kind: 'turn'; path: string; seq: number; rowKind: HistoryKind; json: TurnJson }
   | { kind: 'replaceTurn'; path: string; seq: number; json: TurnJson }
   | { kind: 'inbox'; path: string; seq: number; item: InboxItem }
@@ -76,6 +78,8 @@ export class SqliteStore implements Store {
       deleteTurns: this.db.prepare('DELETE FROM turns WHERE path = ?'),
       deleteInbox: this.db.prepare('DELETE FROM inbox WHERE path = ?'),
       deleteCheckpoints: this.db.prepare('DELETE FROM checkpoints WHERE path = ?'),
+      deleteApprovals: this.db.prepare('DELETE FROM approvals WHERE path = ?'),
+      upsertApproval: this.db.prepare('INSERT OR REPLACE INTO approvals (id, path, state, json) VALUES (?, ?, ?, ?)'),
       insertTurn: this.db.prepare('INSERT OR REPLACE INTO turns (path, seq, kind, json) VALUES (?, ?, ?, ?)'),
       replaceTurn: this.db.prepare('UPDATE turns SET json = ? WHERE path = ? AND seq = ?'),
       insertInbox: this.db.prepare('INSERT OR REPLACE INTO inbox (path, seq, json) VALUES (?, ?, ?)'),
@@ -127,6 +131,15 @@ export class SqliteStore implements Store {
   saveCheckpoint(checkpoint: Checkpoint): void {
     this.reads.indexCheckpoint(checkpoint);
     this.push({ kind: 'checkpoint', checkpoint });
+  }
+
+  saveApproval(approval: Approval): void {
+    this.push({ kind: 'approval', approval: { ...approval } }); // a copy: written as it is now, not at commit time
+  }
+
+  loadApprovals(): Promise<Approval[]> {
+    const rows = this.db.prepare('SELECT json FROM approvals').all() as Array<{ json: string }>;
+    return Promise.resolve(rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs));
   }
 
   loadCheckpoint(path: string, id: string): Promise<Checkpoint | undefined> {
@@ -272,6 +285,10 @@ export class SqliteStore implements Store {
         this.stmt.deleteTurns.run(op.path);
         this.stmt.deleteInbox.run(op.path);
         this.stmt.deleteCheckpoints.run(op.path);
+        this.stmt.deleteApprovals.run(op.path);
+        return;
+      case 'approval':
+        this.stmt.upsertApproval.run(op.approval.id, op.approval.path, op.approval.state, JSON.stringify(op.approval));
         return;
       case 'event':
         this.stmt.insertEvent.run(op.event.id, op.event.path, op.event.type, op.event.timestamp, JSON.stringify(op.event.data));

@@ -1,4 +1,5 @@
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../domain/agent.js';
+import type { Approval } from '../domain/approval.js';
 import type { AgentEvent } from '../events/types.js';
 
 /** Everything needed to bring the tree back at start. */
@@ -58,6 +59,8 @@ export interface Store {
   takeInbox(path: string, beforeSeq: number): void;
   appendEvent(event: AgentEvent): void;
   saveCheckpoint(checkpoint: Checkpoint): void;
+  /** Writes an approval as it is now (asked, decided, expired); deleteAgent removes the agent's approvals. */
+  saveApproval(approval: Approval): void;
 
   loadCheckpoint(path: string, id: string): Promise<Checkpoint | undefined>;
   listCheckpoints(path: string): Promise<Checkpoint[]>;
@@ -73,6 +76,8 @@ export interface Store {
   /** The last `limit` events of one agent, oldest first, counting those still waiting for their commit (`/log`). */
   recentEvents(path: string, limit: number): Promise<AgentEvent[]>;
   load(): Promise<StoredState>;
+  /** Every stored approval, oldest first (start-up: the pending ones wait again, the rest answer a 409). */
+  loadApprovals(): Promise<Approval[]>;
   flush(): Promise<void>;
   isHealthy(): boolean;
   /** Why the store is not healthy (for /readyz), or null. */

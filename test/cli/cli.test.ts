@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentNodeJson } from '../../src/domain/schemas.js';
 import { spawnAgent, startTestDaemon, useTestDaemon } from '../support/daemon.js';
 import { buildCli, runCli, startCli } from './run-cli.js';
@@ -152,6 +152,29 @@ describe('auton, the CLI, against a real daemon', () => {
     } finally {
       watch.kill();
     }
+  });
+});
+
+describe('auton approvals, approve and deny', () => {
+  it('lists the held calls of a subtree, and approves or denies one (with a note)', async () => {
+    const call = (id: string) => ({ kind: 'tool_use' as const, name: 'list_children', input: {}, id });
+    let n = 0;
+    ctx.d.fake.setHandler(() => (++n <= 2 ? call(`toolu_cli_${n}`) : { kind: 'hang' }));
+    await spawnAgent(ctx.http, null, 'r', { policy: { approvals: [{ tool: 'list_children', decision: 'ask' }] } });
+    const pending = async () => vi.waitFor(async () => {
+      const res = await auton('approvals', 'r');
+      expect(res.stdout).toMatch(/^ap-[0-9a-f]+ {2}r {2}list_children \{\} {2}expires \S+ \(then deny\)\n$/);
+      return res.stdout.split(' ')[0]!;
+    }, { timeout: 5_000, interval: 50 });
+    const first = await pending();
+    expect(await auton('approve', 'r', first, '--note', 'ok')).toMatchObject({ code: 0, stdout: `${first} allowed: list_children of r\n` });
+    const second = await pending();
+    expect(second).not.toBe(first);
+    expect(await auton('deny', 'r', second)).toMatchObject({ code: 0, stdout: `${second} denied: list_children of r\n` });
+    const again = await auton('deny', 'r', second);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already denied/);
+    expect((await auton('approvals')).stdout).toBe('no pending approvals\n');
   });
 });
 

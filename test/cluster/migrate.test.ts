@@ -24,7 +24,7 @@ describeWithPostgres('PostgreSQL schema and start-up', (pg) => {
     const { rows } = await db.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version');
     expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     const tables = await db.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
-    expect(tables.rows.map((r) => r.t)).toEqual(['agents', 'checkpoints', 'daemons', 'events', 'inbox', 'schema_migrations', 'store_meta', 'subtree_leases', 'turns']);
+    expect(tables.rows.map((r) => r.t)).toEqual(['agents', 'approvals', 'checkpoints', 'daemons', 'events', 'inbox', 'schema_migrations', 'store_meta', 'subtree_leases', 'turns']);
   });
 
   it('daemons starting together on a fresh database all succeed and apply each migration exactly once', async () => {

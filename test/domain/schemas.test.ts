@@ -28,7 +28,7 @@ describe('request bodies', () => {
       restart: 'on_failure', supervision: 'one_for_one', max_restarts: 3, restart_window_seconds: null,
       budget: { max_tokens_per_hour: null, max_total_tokens: null, max_runtime_seconds: null, max_cost_usd: null,
         subtree_max_cost_usd: null, subtree_max_total_tokens: null },
-      drift_threshold: 0.4, max_children: 10, max_depth: 3, repeatable_tools: [],
+      drift_threshold: 0.4, max_children: 10, max_depth: 3, repeatable_tools: [], approvals: [],
     });
   });
 

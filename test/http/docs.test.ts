@@ -59,7 +59,7 @@ describe('the API documentation', () => {
   });
 
   it.each([
-    ['/agents/{path}', 'patch', ['guidance', 'reason']],
+    ['/agents/{path}', 'patch', ['guidance', 'policy', 'reason']],
     ['/agents/{path}/suspend', 'post', ['reason', 'detail']],
     ['/agents/{path}/resume', 'post', ['guidance']],
     ['/agents/{path}/message', 'post', ['content', 'channel', 'kind', 'metadata']],

@@ -47,8 +47,8 @@ describe('Auton as an MCP server at /mcp (the SDK client, as Claude Code connect
     const client = await connect(ADMIN);
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([
-      'checkpoint_agent', 'fork_agent', 'get_agent', 'guide_agent', 'list_agents', 'message_agent', 'read_log', 'restart_agent',
-      'resume_agent', 'run_oversight', 'spawn_agent', 'suspend_agent', 'terminate_agent',
+      'checkpoint_agent', 'decide_approval', 'fork_agent', 'get_agent', 'guide_agent', 'list_agents', 'list_approvals', 'message_agent',
+      'read_log', 'restart_agent', 'resume_agent', 'run_oversight', 'spawn_agent', 'suspend_agent', 'terminate_agent',
     ]);
     const spawn = tools.find((tool) => tool.name === 'spawn_agent')!;
     expect(spawn.inputSchema.required).toEqual(['spec']);
@@ -153,5 +153,31 @@ describe('a scoped key over /mcp sees and touches only its subtree', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
     });
     expect(res.status).toBe(404);
+  });
+});
+
+describe('approvals over /mcp', () => {
+  it('lists a held call and decides it; outside the scope it is a 404 as over HTTP', async () => {
+    t.fake.setHandler(() => ({ kind: 'tool_use', name: 'list_children', input: {}, id: 'toolu_mcp_approval' }));
+    try {
+      await spawnAgent(http, null, 'team', { policy: { approvals: [{ tool: 'list_children', decision: 'ask' }] } });
+      const admin = await connect(ADMIN);
+      const listed = await vi.waitFor(async () => {
+        const res = await call(admin, 'list_approvals', { path: 'team' });
+        const approvals = (res.json as { approvals: Array<{ id: string; tool: string }> }).approvals;
+        expect(approvals).toHaveLength(1);
+        return approvals[0]!;
+      });
+      expect(listed.tool).toBe('list_children');
+      const reader = await connect(READER);
+      expect((await call(reader, 'decide_approval', { path: 'team', id: listed.id, decision: 'allow' })).isError).toBe(true);
+      const decided = await call(admin, 'decide_approval', { path: 'team', id: listed.id, decision: 'deny', note: 'no' });
+      expect(decided.json).toMatchObject({ id: listed.id, state: 'denied', decided_by: 'root', note: 'no' });
+      const again = await call(admin, 'decide_approval', { path: 'team', id: listed.id, decision: 'allow' });
+      expect(again).toMatchObject({ isError: true });
+      expect(again.text).toMatch(/already denied/);
+    } finally {
+      t.fake.setHandler(() => ({ kind: 'hang' }));
+    }
   });
 });

@@ -3,6 +3,7 @@ import { newAgentRecord, turnJson, type AgentRecord, type Checkpoint, type TurnJ
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
 import type { AgentEvent } from '../../src/events/types.js';
 import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES } from '../../src/store/sqlite-store.js';
+import type { Approval } from '../../src/domain/approval.js';
 import { describeStores } from './backends.js';
 
 function agent(id: string, parentPath: string | null = null): AgentRecord {
@@ -26,9 +27,34 @@ const checkpoint = (path: string, n: number, toSeq: number): Checkpoint => ({
   health: { coherence: 1, drift: 0, token_rate: 0, tokens_total: 10 * n, loops_detected: 0, last_check: null },
 });
 
+const approval = (id: string, path: string, state: Approval['state'], createdAtMs: number): Approval => ({
+  id, path, tool: 'fetch_webpage', input: { url: 'https://example.org' }, toolUseId: `toolu_${id}`, state, createdAtMs,
+  expiresAtMs: createdAtMs + 60_000, onTimeout: 'deny', rule: { tool: 'fetch_*', from: path }, decidedAtMs: null, decidedBy: null,
+  note: null, remember: null,
+});
+
 describeStores('the store', (backend) => {
   const open = (options?: Parameters<ReturnType<typeof backend>['open']>[0]) => backend().open(options);
   const reload = async () => (await open()).load();
+
+  it('keeps approvals as they were last written, oldest first, and removes them with their agent', async () => {
+    const store = await open();
+    store.saveAgent(agent('ap'));
+    store.saveAgent(agent('gone'));
+    const held = approval('apr-1', 'ap', 'pending', 2_000);
+    store.saveApproval(held);
+    store.saveApproval(approval('apr-0', 'gone', 'pending', 1_000));
+    held.state = 'allowed'; // written as it was when saved, not as it is at commit time
+    store.saveApproval({ ...approval('apr-2', 'ap', 'denied', 3_000), decidedBy: 'ops', note: 'no' });
+    await store.flush();
+    store.deleteAgent('gone');
+    await store.flush();
+    const reopened = await open();
+    await reopened.load();
+    const stored = await reopened.loadApprovals();
+    expect(stored.map((a) => [a.id, a.state, a.decidedBy])).toEqual([['apr-1', 'pending', null], ['apr-2', 'denied', 'ops']]);
+    expect(stored[0]).toEqual(approval('apr-1', 'ap', 'pending', 2_000));
+  });
 
   describe('group commit', () => {
     it('commits everything queued in one turn of the event loop once, and one flush answers every waiter', async () => {

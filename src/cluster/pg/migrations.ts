@@ -81,4 +81,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'approvals: tool calls held for a person',
+    // As in the SQLite store: one row per approval, its JSON whole; removed with its agent.
+    sql: `
+      CREATE TABLE approvals (
+        id    text PRIMARY KEY,
+        path  text COLLATE "C" NOT NULL,
+        state text NOT NULL,
+        json  text NOT NULL
+      );
+      CREATE INDEX approvals_by_path ON approvals (path);
+    `,
+  },
 ];

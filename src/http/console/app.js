@@ -4,6 +4,7 @@
 // than streams a browser can hold open (six connections per host, some kept for requests and the log).
 
 import { runAction } from './actions.js';
+import { createApprovals } from './approvals.js';
 import { agentUrl, allowKeyPrompt, api, apiKey, keyDeclined, onKeyNeeded, setApiKey } from './api.js';
 import { createDetail } from './detail.js';
 import { formDialog } from './dialogs.js';
@@ -128,6 +129,7 @@ function syncStreams() {
         // Live text of a reply (only on a stream opened with ?tokens=true): for the transcript, never stored.
         if (type === 'token') return void detail.appendTokens(data);
         feed.add(type, data, id);
+        if (type.startsWith('approval_')) void approvals.refresh();
         if (data.path) applyEvent(type, data);
         if (type !== 'health') scheduleRefresh(root);
       },
@@ -164,6 +166,7 @@ let offline = false;
 
 async function poll() {
   if (document.hidden) return;
+  void approvals.refresh();
   try {
     if (model.roots.length > MAX_ROOT_STREAMS) await loadTree();
     else {
@@ -193,6 +196,7 @@ async function poll() {
 
 const tree = createTreeTable($('tree-body'), (path) => select(path), () => render());
 const feed = createFeed($('feed'), $('feed-empty'), (path) => select(path));
+const approvals = createApprovals($('approvals-panel'), $('approvals'), $('approvals-count'), { notify: (message) => notify(message) });
 const detail = createDetail($('detail'), {
   onAction: (name) => act(name, model.byPath.get(model.selected)),
   samples: (path) => samples.get(path) ?? [],
@@ -313,5 +317,6 @@ window.addEventListener('hashchange', () => select(fromHash()));
     notify(err.display ?? String(err));
   }
   render();
+  void approvals.refresh();
   setInterval(poll, POLL_MS);
 })();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ByteWriter } from '../../domain/byte-writer.js';
 import { renderNode, writeNode } from '../../domain/node-json.js';
 import {
-  agentNodeSchema, guidanceBodySchema, messageBodySchema, restartBodySchema,
+  agentNodeSchema, messageBodySchema, patchBodySchema, restartBodySchema, type PolicyPatch,
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
 } from '../../domain/schemas.js';
 import { agentPath, unknownActionMessage } from '../agent-paths.js';
@@ -13,6 +13,8 @@ import { check, checkPurge, visibleRoots } from '../auth/access.js';
 import { actorOf, principalOf, refuse } from '../auth/guard.js';
 import type { AppContext } from '../context.js';
 import { errorResponses, pathParams } from '../openapi.js';
+import { changePolicy } from '../../runtime/policy-change.js';
+import { isActive } from '../../domain/states.js';
 import { sendBytes, sendJson, sendNode, sendRaw } from '../reply.js';
 import { isSubtree, sendSubtree, subtreeAnswerSchema, subtreeQuery } from '../subtree.js';
 import { SubtreeOps } from '../../subtree/operations.js';
@@ -108,8 +110,17 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
 
   app.patch('/agents/:path', {
     config: operate,
-    schema: { tags, operationId: 'guideAgent', summary: 'Correct: queue guidance for the next model call', params: pathParams, body: guidanceBodySchema, response: node },
-  }, async (req, reply) => sendNode(reply, runtime, 200, runtime.guide(agentPath(req.params.path), req.body.guidance, actorOf(req, req.body.reason))));
+    schema: { tags, operationId: 'guideAgent', summary: 'Correct (guidance for the next model call) and/or change the policy (merged over the current one)', params: pathParams, body: patchBodySchema, response: node },
+  }, async (req, reply) => {
+    const path = agentPath(req.params.path);
+    const { guidance, policy, reason } = req.body;
+    // Both or neither: guidance an agent cannot take (409) is refused before the policy changes, and a refused
+    // policy (400) before the guidance is queued.
+    if (guidance !== undefined && policy && !isActive(runtime.get(path).state)) runtime.guide(path, guidance, actorOf(req, reason));
+    let agent = policy ? changePolicy(runtime, path, policy as PolicyPatch, actorOf(req, reason)) : runtime.get(path);
+    if (guidance !== undefined) agent = runtime.guide(path, guidance, actorOf(req, reason));
+    return sendNode(reply, runtime, 200, agent);
+  });
 
   app.post('/agents/:path/suspend', {
     config: operate,

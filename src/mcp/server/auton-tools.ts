@@ -11,11 +11,18 @@ import { agentPath } from '../../http/agent-paths.js';
 import { HttpError } from '../../http/errors.js';
 import { check, checkFork, checkPurge, visibleRoots, type Access, type Denial, type Principal } from '../../http/auth/access.js';
 import type { OversightEngine } from '../../oversight/engine.js';
+import type { ApprovalRegistry } from '../../approvals/registry.js';
+import { approvalJson } from '../../domain/approval.js';
+import { approvalDecisionBodySchema } from '../../domain/schemas.js';
+import { notFound } from '../../domain/errors.js';
+import { hiddenAgent, inScope } from '../../http/auth/access.js';
 import type { Actor, Runtime } from '../../runtime/runtime.js';
 
 export interface AutonToolContext {
   runtime: Runtime;
   oversight: OversightEngine;
+  /** Tool approvals (absent where the daemon has none: nothing is pending). */
+  approvals?: ApprovalRegistry;
   principal: Principal;
   /** Starts the MCP servers a spec names, so its tool names can be checked (spawn). */
   prepareSpec(tools: readonly string[]): Promise<void>;
@@ -142,6 +149,28 @@ export const AUTON_TOOLS: AutonTool[] = [
       const since = new Date(agent.createdAtMs).toISOString();
       const events = (await runtime.store.recentEvents(agent.path, (args.limit as number | undefined) ?? LIMITS.logBacklogEntries)).filter((e) => e.timestamp >= since);
       return JSON.stringify({ events: events.map(eventJson) });
+    },
+  },
+  {
+    name: 'list_approvals', description: "Tool calls waiting for a person's yes in a subtree (default: the key's whole scope), oldest first",
+    input: z.strictObject({ path: pathField.optional() }),
+    deny: (args, principal) => (typeof args.path === 'string' && !inScope(principal, pathOf(args)) ? hiddenAgent(pathOf(args)) : check(principal, 'key', null)),
+    run: async (args, { runtime, approvals, principal }) => {
+      const path = typeof args.path === 'string' ? pathOf(args) : principal.scope;
+      if (path !== null) runtime.get(path);
+      return JSON.stringify({ approvals: (approvals?.pending(path) ?? []).map(approvalJson) });
+    },
+  },
+  {
+    name: 'decide_approval', description: 'Allow or deny a held tool call of the agent at path or below it (remember: allow that tool from now on)',
+    input: z.strictObject({ path: pathField, id: z.string().min(1).max(64), decision: z.enum(['allow', 'deny']), note: z.string().max(LIMITS.approvalNoteMaxChars).optional(), remember: z.enum(['agent', 'subtree']).optional() }),
+    deny: on('agent:operate'),
+    run: async (raw, ctx) => {
+      const { path: _path, id, ...decision } = raw as { path: string; id: string; decision: 'allow' | 'deny'; note?: string; remember?: 'agent' | 'subtree' };
+      const body = approvalDecisionBodySchema.parse(decision);
+      ctx.runtime.get(pathOf(raw));
+      if (!ctx.approvals) throw notFound(`approval ${id}`);
+      return durable(ctx, JSON.stringify(approvalJson(ctx.approvals.decide(pathOf(raw), id, body, ctx.principal.name))));
     },
   },
   {

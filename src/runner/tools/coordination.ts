@@ -1,5 +1,9 @@
-import { policySchema, specSchema, type AgentPolicy } from '../../domain/schemas.js';
+import { approvalRuleSchema, policySchema, specSchema, type AgentPolicy } from '../../domain/schemas.js';
 import { DomainError } from '../../domain/errors.js';
+import { LIMITS } from '../../domain/limits.js';
+import { checkNoLooserRules } from '../../domain/approval-rules.js';
+import type { AgentRecord } from '../../domain/agent.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import { agentIdSchema } from '../../domain/schemas.js';
 import type { ClientTool } from './tool.js';
 import { stringInput } from './tool.js';
@@ -26,6 +30,13 @@ export const spawnChild: ClientTool = {
         },
         max_children: { ...limit, description: 'Default: yours' },
         max_depth: { ...limit, description: 'Levels of the child\'s own subtree, itself included (default: yours less one)' },
+        approvals: {
+          type: 'array', description: 'Extra tool approval rules for the child; yours apply to it anyway, and it may only be held tighter',
+          items: {
+            type: 'object', required: ['tool', 'decision'],
+            properties: { tool: { type: 'string' }, decision: { enum: ['allow', 'ask', 'deny'] }, timeout_seconds: positive, on_timeout: { enum: ['allow', 'deny'] } },
+          },
+        },
       },
       required: ['id', 'goal'],
     },
@@ -35,8 +46,14 @@ export const spawnChild: ClientTool = {
     if (!id.success) throw new Error(`invalid id: ${id.error.issues[0]?.message ?? 'bad id'}`);
     const spec = specSchema.safeParse({ goal: input.goal, model: input.model ?? agent.spec.model, tools: input.tools ?? [] });
     if (!spec.success) throw new Error(`invalid child spec: ${spec.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const child = runtime.spawn(agent.path, { id: id.data, spec: spec.data, policy: childPolicy(agent.policy, input) }, { by: agent.path });
-    return `spawned ${child.path}`;
+    const policy = childPolicy(agent.policy, input);
+    try {
+      const child = runtime.spawn(agent.path, { id: id.data, spec: spec.data, policy }, { by: agent.path });
+      return `spawned ${child.path}`;
+    } catch (error) {
+      if (error instanceof DomainError && error.limit === 'max_depth') countDepthRefusal(runtime, agent, error.message);
+      throw error;
+    }
   },
 };
 
@@ -52,7 +69,19 @@ export function childPolicy(parent: AgentPolicy, input: Record<string, unknown>)
   for (const key of BUDGET_KEYS) budget[key] = tighter(key, parent.budget[key], asked[key], 1);
   const maxChildren = tighter('max_children', parent.max_children, input.max_children) ?? parent.max_children;
   const maxDepth = tighter('max_depth', Math.max(0, parent.max_depth - 1), input.max_depth) ?? 0;
-  return policySchema.parse({ budget, max_children: maxChildren, max_depth: maxDepth });
+  const approvals = approvalRuleSchema.array().max(LIMITS.approvalRulesMax).safeParse(input.approvals ?? []);
+  if (!approvals.success) throw new Error(`invalid approvals: ${approvals.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return policySchema.parse({ budget, max_children: maxChildren, max_depth: maxDepth, approvals: approvals.data });
+}
+
+/**
+ * The seed's `depth_exceeded`: an agent that keeps trying to spawn past max_depth (LIMITS.depthRefusalsPerWake
+ * refusals in one wake) is suspended rather than left to burn its budget on refusals.
+ */
+function countDepthRefusal(runtime: Runtime, agent: AgentRecord, detail: string): void {
+  agent.depthRefusals = (agent.depthRefusals ?? 0) + 1;
+  if (agent.depthRefusals < LIMITS.depthRefusalsPerWake) return;
+  runtime.suspend(agent.path, 'depth_exceeded', `spawn_child refused ${agent.depthRefusals} times in one wake (${detail})`, { by: 'oversight' });
 }
 
 /** `asked` when it is no looser than `own` (null: unlimited), else a refusal the model reads. */

@@ -1,4 +1,5 @@
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
+import type { Approval } from '../../domain/approval.js';
 import type { AgentEvent } from '../../events/types.js';
 import { encodeAgent } from '../record-codec.js';
 
@@ -11,7 +12,8 @@ export type Op =
   | { kind: 'turn'; path: string; seq: number; rowKind: HistoryKind; json: TurnJson }
   | { kind: 'replaceTurn'; path: string; seq: number; json: TurnJson }
   | { kind: 'inbox'; path: string; seq: number; item: InboxItem }
-  | { kind: 'takeInbox'; path: string; beforeSeq: number };
+  | { kind: 'takeInbox'; path: string; beforeSeq: number }
+  | { kind: 'approval'; approval: Approval };
 
 export interface Statement {
   text: string;
@@ -51,6 +53,7 @@ class Part {
   private readonly inbox = new Map<string, { path: string; seq: number; item: InboxItem }>();
   private readonly takes = new Map<string, number>();
   private readonly checkpoints = new Map<string, Checkpoint>();
+  private readonly approvals = new Map<string, Approval>();
 
   add(op: Exclude<Op, { kind: 'event' | 'delete' }>): void {
     switch (op.kind) {
@@ -75,6 +78,9 @@ class Part {
         return;
       case 'checkpoint':
         this.checkpoints.set(key(op.checkpoint.path, op.checkpoint.id), op.checkpoint);
+        return;
+      case 'approval':
+        this.approvals.set(op.approval.id, op.approval);
     }
   }
 
@@ -128,6 +134,14 @@ class Part {
         values: [rows.map((c) => c.path), rows.map((c) => c.id), rows.map((c) => c.timestamp), rows.map((c) => JSON.stringify(c))],
       });
     }
+    if (this.approvals.size > 0) {
+      const rows = [...this.approvals.values()];
+      out.push({
+        text: `INSERT INTO approvals (id, path, state, json) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+               ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, state = EXCLUDED.state, json = EXCLUDED.json`,
+        values: [rows.map((a) => a.id), rows.map((a) => a.path), rows.map((a) => a.state), rows.map((a) => JSON.stringify(a))],
+      });
+    }
     return out;
   }
 }
@@ -135,7 +149,7 @@ class Part {
 function deleteAgent(path: string): Statement {
   return {
     text: `WITH a AS (DELETE FROM agents WHERE path = $1), t AS (DELETE FROM turns WHERE path = $1),
-                i AS (DELETE FROM inbox WHERE path = $1)
+                i AS (DELETE FROM inbox WHERE path = $1), p AS (DELETE FROM approvals WHERE path = $1)
            DELETE FROM checkpoints WHERE path = $1`,
     values: [path],
   };

@@ -3,6 +3,7 @@ import type { Db } from '../../cluster/pg/db.js';
 import { migrate, SchemaTooNewError } from '../../cluster/pg/migrate.js';
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
 import { storeUnavailable } from '../../domain/errors.js';
+import type { Approval } from '../../domain/approval.js';
 import type { AgentEvent } from '../../events/types.js';
 import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, type SqliteStoreOptions } from '../sqlite-store.js';
 import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
@@ -102,6 +103,15 @@ export class PgStore implements Store {
   appendEvent(event: AgentEvent): void {
     this.lastAppendedEventId = Math.max(this.lastAppendedEventId, event.id);
     this.push({ kind: 'event', event });
+  }
+
+  saveApproval(approval: Approval): void {
+    this.push({ kind: 'approval', approval: { ...approval } }); // a copy: written as it is now, not at commit time
+  }
+
+  async loadApprovals(): Promise<Approval[]> {
+    const { rows } = await this.db.query<{ json: string }>('SELECT json FROM approvals');
+    return rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs);
   }
 
   saveCheckpoint(checkpoint: Checkpoint): void {
