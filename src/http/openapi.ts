@@ -62,7 +62,9 @@ const STREAM_EVENTS =
   '`suspended` (reason, detail), `resumed`, `restarted`, `terminated`, `purged`, `forked`, `checkpoint`, ' +
   '`correction`, `correction_delivered`, `message`, `model_call` (model, stop_reason, tokens, text), `tool_call`, ' +
   '`tool_result`, `oversight`, `assessment`, `judge_error`, `supervision`, `step_limit`, `schedule_tick`, ' +
-  '`schedule_skipped`.';
+  '`schedule_skipped`. With `?tokens=true` also `token` (path, text, index: the content block; `start: true` on the ' +
+  "first of a reply): a model reply's text as it streams in, with no id, never stored or replayed, dropped for a " +
+  'client that is not keeping up; the `model_call` event that follows has the whole text.';
 
 /** A spawn that works on a fresh daemon (and does not take the README's `researcher`). */
 const SPAWN_EXAMPLE = { id: 'hello-agent', spec: { goal: 'Summarise the three most recent posts on the Node.js blog' } };
