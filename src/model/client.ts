@@ -93,7 +93,9 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
       stream.on('streamEvent', (event) => {
         if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') onText(event.delta.text, event.index);
       });
-      return stream.finalMessage();
+      // Without the `parsed_output` the stream adds (for structured outputs, which these calls never ask for).
+      const { parsed_output: _parsed, ...message } = await stream.finalMessage();
+      return message;
     },
   };
 }
