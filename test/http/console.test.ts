@@ -57,7 +57,7 @@ describe('operator console', () => {
     page.setDefaultTimeout(5_000);
     page.on('request', (req) => {
       if (!req.url().startsWith(daemon.url) && !req.url().startsWith('data:')) foreignRequests.push(req.url());
-      if (req.url().endsWith('/observe')) observeRequests.push({ url: req.url(), lastEventId: req.headers()['last-event-id'] });
+      if (req.url().endsWith('/observe?tokens=true')) observeRequests.push({ url: req.url(), lastEventId: req.headers()['last-event-id'] });
     });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     // Refused API calls are logged by Chromium as failed loads; anything else (a CSP refusal, say) is a fault.
@@ -200,7 +200,7 @@ describe('operator console', () => {
     expect((await resume().catch(resume)).status).toBe(200);
     await eventually(() => page.locator('#conn').getAttribute('data-state')).toBe('retrying');
     await eventually(() => page.locator('#conn').getAttribute('data-state')).toBe('live');
-    const again = observeRequests.slice(before).find((r) => r.url === `${daemon.url}/agents/researcher/observe`);
+    const again = observeRequests.slice(before).find((r) => r.url === `${daemon.url}/agents/researcher/observe?tokens=true`);
     expect(again?.lastEventId).toMatch(/^\d+$/);
     await eventually(() => row('researcher/summarizer').locator('.state').textContent()).toBe('running');
     expect(await row('researcher/summarizer').locator('td.reason').textContent()).toBe('—');
@@ -215,7 +215,7 @@ describe('operator console', () => {
     await eventually(() => row('curator/digest').locator('td.tokens .v').textContent()).toBe('1.5k');
     await row('curator').locator('.agent-link').click();
     await eventually(() => page.locator('#detail .log .log-entry[data-type=model_call] .log-text').first().textContent())
-      .toBe('claude-sonnet-4-6 · end_turn · 1540 tokens · “Found three new papers on agent memory.”');
+      .toBe('claude-sonnet-4-6 · end_turn · 1540 tokens · $0.0087 · “Found three new papers on agent memory.”');
     await row('researcher').locator('.agent-link').click();
     await eventually(() => page.locator('#detail-title').textContent()).toBe('researcher');
     expect(pageErrors).toEqual([]);
