@@ -73,7 +73,7 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
   let client: Promise<Anthropic> | null = null;
   const connect = (): Promise<Anthropic> => (client ??= loadSdk().then((Sdk) => new Sdk({
     apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs,
-    fetch: nodeHttpFetch(options.maxReplyBytes === undefined ? {} : { maxReplyBytes: options.maxReplyBytes }),
+    fetch: nodeHttpFetch({ streamIdleMs: options.timeoutMs, ...(options.maxReplyBytes === undefined ? {} : { maxReplyBytes: options.maxReplyBytes }) }),
   })));
   return {
     configured: Boolean(apiKey),

@@ -61,6 +61,19 @@ describe('streamed model calls (the real SDK against the fake Messages API)', ()
     rest.release({ kind: 'empty' });
   });
 
+  it('a stream that stalls mid-reply fails the call after the call timeout, as a timeout, worth a restart', async () => {
+    const stalled = anthropicClient({ apiKey: 'test-key', baseURL: fake.url, maxRetries: 0, timeoutMs: 1_000 });
+    const never = gate();
+    fake.enqueue({ kind: 'text', text: 'z'.repeat(100), pacing: { chunkChars: 10, holdAfter: 2, hold: never.reply } });
+    const deltas: string[] = [];
+    const error = await stalled.stream(body(true), signal(), (text) => deltas.push(text)).catch((e: unknown) => e);
+    expect(deltas).toEqual(['z'.repeat(10), 'z'.repeat(10)]);
+    expect(describeFailure(error)).toMatch(/sent nothing for 1000 ms \(AUTON_MODEL_TIMEOUT_MS\)/);
+    expect(isTransient(error)).toBe(true);
+    expect(isAbort(error)).toBe(false);
+    never.release({ kind: 'empty' });
+  });
+
   it('a streamed reply past AUTON_MODEL_MAX_REPLY_BYTES ends the call with the limit named, not restarted', async () => {
     const capped = anthropicClient({ apiKey: 'test-key', baseURL: fake.url, maxRetries: 0, timeoutMs: 10_000, maxReplyBytes: 4_096 });
     // Paced, so sent without a content-length: the cap is met while the stream is read.
