@@ -49,12 +49,20 @@ describe('live tokens', () => {
     for (const s of [live, plain, log, again]) s.close();
   });
 
-  it('a tokens flag other than true or false is a 400 naming it', async () => {
+  it('a tokens flag other than true or false is a 400 naming it; /docs lists the flag and the token event', async () => {
     const { t, http } = await start();
     await spawnAgent(http, null, 'a');
     const res = await openSse(`${t.url}/agents/a/observe?tokens=yes`);
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toMatch(/tokens/);
+    type Op = { parameters?: Array<{ name: string; in: string }>; description?: string; responses: Record<string, { content?: Record<string, unknown> }> };
+    const doc = (await http.get<{ paths: Record<string, { get: Op }> }>('/docs/json')).body;
+    for (const route of ['/agents/{path}/observe', '/agents/{path}/log']) {
+      const op = doc.paths[route]!.get;
+      expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'tokens', in: 'query' }));
+      expect(op.description).toMatch(/`token` \(path, text, index/);
+      expect(Object.keys(op.responses['200']!.content!)).toEqual(['text/event-stream']);
+    }
   });
 
   it('suspending mid-reply aborts the call, and no token follows the suspension', async () => {
