@@ -307,6 +307,8 @@ describe('operator console views', () => {
     await eventually(() => card.locator('.turn').nth(-2).locator('.t-message .t-text').textContent()).toBe('what is new?');
     expect(await card.locator('.turn').last().getAttribute('class')).toContain('turn-live');
     expect(await live.locator('.turn-head').textContent()).toBe('Agentwriting…');
+    await live.scrollIntoViewIfNeeded();
+    await shot('console-live-text.png', false);
     fake.setHandler(() => ({ kind: 'hang' }));
     rest.release({ kind: 'empty' });
     // The stored reply, once read, takes the live one's place.
