@@ -123,7 +123,7 @@ export const mcpRoutes = (ctx: AppContext) => fp(async (app) => {
   app.get('/mcp/servers', {
     config: { access: 'key' },
     schema: {
-      tags: ['operations'], summary: "The operator's MCP servers (AUTON_MCP_CONFIG): state, tools, restarts, last error",
+      tags: ['operations'], operationId: 'listMcpServers', summary: "The operator's MCP servers (AUTON_MCP_CONFIG): state, tools, restarts, last error",
       response: { 200: z.object({ servers: z.array(serverStatus) }), ...errorResponses },
     },
   }, async () => ({ servers: mcp?.pool.status() ?? [] }));
