@@ -20,6 +20,7 @@ import { spawnFigure } from './scenarios/spawn.js';
 import { startupFigure } from './scenarios/startup.js';
 import { historyStartupFigure, inboxCostFigure } from './scenarios/store.js';
 import { dryRunFigure, subtreeBudgetFigure, subtreeSuspendFigure } from './scenarios/subtree.js';
+import { tokenFigures } from './scenarios/tokens.js';
 import { renderTable, type Row } from './table.js';
 import { buildTreeDb } from './tree-fixture.js';
 
@@ -137,6 +138,11 @@ try {
     add(['16a'], await approvalCheckFigure());
   }
 
+  if (wants('14')) {
+    log('14: live tokens to 100 clients; CPU of a streamed call');
+    add(['14', '14b'], await tokenFigures(base));
+  }
+
   if (wants('6', '5')) {
     log('6: memory (and 5 in process)');
     const memory = await memoryFigures(base);
@@ -148,7 +154,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13', '16a', '16b', '16c', '16d', 'pg1', 'pg2'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13', '14', '14b', '16a', '16b', '16c', '16d', 'pg1', 'pg2'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

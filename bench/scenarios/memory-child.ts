@@ -70,19 +70,17 @@ function prose(seed: number, chars: number): string {
 }
 
 let replies = 0;
-const model: ModelClient = {
-  configured: true,
-  create: async () => {
-    const n = ++replies;
-    const json = JSON.stringify({
-      id: `msg_${n}`, type: 'message', role: 'assistant', model: 'claude-haiku-4-5',
-      content: [{ type: 'text', text: prose(n, 400), citations: null }],
-      stop_reason: 'end_turn', stop_sequence: null, stop_details: null, container: null, diagnostics: null,
-      usage: { input_tokens: 200, output_tokens: 80, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null, server_tool_use: null, service_tier: 'standard' },
-    });
-    return JSON.parse(json) as Anthropic.Message;
-  },
+const reply = async (): Promise<Anthropic.Message> => {
+  const n = ++replies;
+  const json = JSON.stringify({
+    id: `msg_${n}`, type: 'message', role: 'assistant', model: 'claude-haiku-4-5',
+    content: [{ type: 'text', text: prose(n, 400), citations: null }],
+    stop_reason: 'end_turn', stop_sequence: null, stop_details: null, container: null, diagnostics: null,
+    usage: { input_tokens: 200, output_tokens: 80, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null, server_tool_use: null, service_tier: 'standard' },
+  });
+  return JSON.parse(json) as Anthropic.Message;
 };
+const model: ModelClient = { configured: true, create: reply, stream: reply };
 
 const store = new SqliteStore(process.argv[2]!, STORE_OPTIONS);
 const bus = new EventBus();

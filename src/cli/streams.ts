@@ -6,7 +6,7 @@ import { UsageError, type CliContext } from './output.js';
 
 /** Without -f, `logs` prints the backlog and exits once the stream has been quiet this long (it comes in one burst). */
 export const LOG_BACKLOG_QUIET_MS = 300;
-/** Conversation items asked for a page. */
+/** Turns asked for a page (the route's most). */
 const TRANSCRIPT_PAGE = 200;
 
 /** A stream until `stop()` (then `done` resolves) or until it fails for good (then `done` rejects). */
@@ -59,6 +59,7 @@ async function chat(ctx: CliContext, path: string, opts: { message?: string[] })
   const c = ctx.colour;
   const interactive = opts.message === undefined && process.stdin.isTTY === true;
   let streamed = false;
+  let block: unknown = null;
   let waiting: { resolve: () => void; reject: (e: Error) => void } | null = null;
   let failure: Error | null = null;
   const settle = (error?: Error) => {
@@ -76,6 +77,10 @@ async function chat(ctx: CliContext, path: string, opts: { message?: string[] })
       if (ctx.json) {
         if (waiting) ctx.out(JSON.stringify(e));
       } else if (e.type === 'token') {
+        // A reply's text as it streams: named like a whole reply, a new line between its text blocks.
+        if (!streamed || e.start === true) process.stdout.write(`${streamed ? '\n' : ''}${c.bold(agent.path)}: `);
+        else if (e.index !== block) process.stdout.write('\n');
+        block = e.index;
         streamed = true;
         process.stdout.write(String(e.text ?? ''));
       } else if (e.type === 'model_call') {
@@ -121,8 +126,9 @@ async function chat(ctx: CliContext, path: string, opts: { message?: string[] })
   }
 }
 
-/** One conversation item, as `GET /agents/{path}/conversation` returns it. */
-interface ConversationItem { seq: number; kind: 'turn' | 'summary'; role?: string; content: unknown }
+/** One turn of a transcript page (`GET /agents/{path}/conversation`: `{path, turns, next}`). */
+interface TranscriptTurn { seq: number; kind: 'turn' | 'summary'; role: 'user' | 'assistant'; content: unknown }
+interface TranscriptPage { path: string; turns: TranscriptTurn[]; next: number | null }
 
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -135,23 +141,23 @@ function contentText(content: unknown): string {
   }).join('\n');
 }
 
-/** Pages through the whole conversation (`?after=`), oldest first unless --newest. */
+/** Pages through the whole conversation (each page's `next` is the cursor of the one after), oldest first unless --newest. */
 async function transcript(ctx: CliContext, path: string, opts: { newest?: boolean; limit?: number }): Promise<void> {
-  const items: ConversationItem[] = [];
-  let after: number | undefined;
-  for (;;) {
-    const query = new URLSearchParams({ limit: String(TRANSCRIPT_PAGE), order: opts.newest ? 'desc' : 'asc', ...(after !== undefined ? { after: String(after) } : {}) });
-    const page = await ctx.client.get<{ items: ConversationItem[] }>(`${agentUrl(path)}/conversation?${query}`);
-    items.push(...page.items);
-    if (page.items.length < TRANSCRIPT_PAGE || (opts.limit !== undefined && items.length >= opts.limit)) break;
-    after = page.items.at(-1)!.seq;
-  }
-  const shown = opts.limit === undefined ? items : items.slice(0, opts.limit);
-  if (ctx.json) return ctx.out(JSON.stringify(shown, null, 2));
+  if (opts.limit !== undefined && !(opts.limit > 0)) throw new UsageError('--limit must be a positive number of turns');
+  const turns: TranscriptTurn[] = [];
+  let after: number | null = null;
+  do {
+    const want = Math.min(TRANSCRIPT_PAGE, (opts.limit ?? Infinity) - turns.length);
+    const query = new URLSearchParams({ limit: String(want), order: opts.newest ? 'desc' : 'asc', ...(after !== null ? { after: String(after) } : {}) });
+    const page: TranscriptPage = await ctx.client.get<TranscriptPage>(`${agentUrl(path, 'conversation')}?${query}`);
+    turns.push(...page.turns);
+    after = page.next;
+  } while (after !== null && turns.length < (opts.limit ?? Infinity));
+  if (ctx.json) return ctx.out(JSON.stringify(turns, null, 2));
   const c = ctx.colour;
-  for (const item of shown) {
-    const who = item.kind === 'summary' ? c.yellow('summary') : item.role === 'assistant' ? c.cyan('assistant') : c.bold(item.role ?? 'user');
-    ctx.out(`${c.dim(`#${item.seq}`)} ${who}\n${contentText(item.content)}\n`);
+  for (const turn of turns) {
+    const who = turn.kind === 'summary' ? c.yellow('summary') : turn.role === 'assistant' ? c.cyan('assistant') : c.bold('user');
+    ctx.out(`${c.dim(`#${turn.seq}`)} ${who}\n${contentText(turn.content)}\n`);
   }
 }
 
@@ -167,6 +173,6 @@ export function streamCommands(program: Command, context: (cmd: Command) => CliC
 
   program.command('transcript').argument('<path>').description("the agent's whole conversation")
     .option('--newest', 'newest first')
-    .option('-n, --limit <items>', 'at most this many items', (v) => Number.parseInt(v, 10))
+    .option('-n, --limit <turns>', 'at most this many turns', (v) => Number.parseInt(v, 10))
     .action(async (path: string, opts: { newest?: boolean; limit?: number }, cmd: Command) => transcript(context(cmd), path, opts));
 }

@@ -4,6 +4,8 @@ import { eventJson, type AgentEvent, type EventScope } from './types.js';
 export interface Subscriber {
   readonly scope: EventScope;
   deliver(event: AgentEvent, wire: string): void;
+  /** Takes ephemeral events too (live tokens): their SSE frame, which has no id. Absent: it gets none. */
+  readonly ephemeral?: (wire: string) => void;
 }
 
 /** Receives every event as it is published; the durable store is one (it persists them in order). */
@@ -22,6 +24,8 @@ export class EventBus {
   readonly history = new EventHistory();
   private readonly subscribers = new Map<string, Set<Subscriber>>();
   private readonly sinks: EventSink[] = [];
+  /** Subscribers that take ephemeral events: while there are none, publishing one costs nothing. */
+  private ephemeralSubscribers = 0;
   private nextId: number;
 
   constructor(private readonly clock: () => number = Date.now, lastId = 0) {
@@ -61,11 +65,37 @@ export class EventBus {
     return event;
   }
 
+  /**
+   * An event that is never kept: no id, no history, no sinks (so never stored or replayed), delivered at most once
+   * to the subscribers that take ephemeral events (`?tokens=true`). Live tokens are these.
+   */
+  publishEphemeral(path: string, type: string, data: Record<string, unknown>): void {
+    if (this.ephemeralSubscribers === 0) return;
+    let wire: string | undefined;
+    let end = -1;
+    do {
+      end = path.indexOf('/', end + 1);
+      const prefix = end === -1 ? path : path.slice(0, end);
+      const subs = this.subscribers.get(prefix);
+      if (subs) {
+        for (const sub of subs) {
+          if (!sub.ephemeral || (sub.scope === 'self' && prefix !== path)) continue;
+          sub.ephemeral((wire ??= `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`));
+        }
+      }
+    } while (end !== -1);
+  }
+
   subscribe(path: string, subscriber: Subscriber): () => void {
     let subs = this.subscribers.get(path);
     if (!subs) this.subscribers.set(path, (subs = new Set()));
     subs.add(subscriber);
+    if (subscriber.ephemeral) this.ephemeralSubscribers++;
+    let subscribed = true;
     return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      if (subscriber.ephemeral) this.ephemeralSubscribers--;
       subs.delete(subscriber);
       if (subs.size === 0 && this.subscribers.get(path) === subs) this.subscribers.delete(path);
     };

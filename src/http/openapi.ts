@@ -50,6 +50,9 @@ const SUCCESS: Record<string, string> = {
   runOversight: 'The findings of this pass (suspensions already applied); with ?dry_run=true what a pass would do to each agent, nothing applied',
   listApprovals: 'The pending approvals, oldest first',
   decideApproval: 'The approval, decided; the held call runs (allow) or the model reads the refusal (deny)',
+  agentConversation: 'A page of the conversation: `{path, turns: [{seq, kind, role, content}], next}`',
+  checkpointConversation: 'A page of the conversation up to the checkpoint: `{path, turns, next}`',
+  listMcpServers: "The operator's MCP servers with their state and tools",
   liveness: 'The process is up',
   readiness: 'The daemon takes requests',
   metrics: 'Prometheus text exposition format',
@@ -65,7 +68,9 @@ const STREAM_EVENTS =
   '`correction`, `correction_delivered`, `message`, `model_call` (model, stop_reason, tokens, text), `tool_call`, ' +
   '`tool_result`, `oversight`, `assessment`, `judge_error`, `supervision`, `step_limit`, `schedule_tick`, ' +
   '`schedule_skipped`, `approval_requested` (approval, tool, input, expires_at), `approval_decided` (approval, decision, ' +
-  'by, note, remember, timed_out), `approval_cancelled`, `policy_changed` (changed, from, to, by).';
+  'by, note, remember, timed_out), `approval_cancelled`, `policy_changed` (changed, from, to, by). With `?tokens=true` also `token` (path, text, index: the content block; `start: true` on the ' +
+  "first of a reply): a model reply's text as it streams in, with no id, never stored or replayed, dropped for a " +
+  'client that is not keeping up; the `model_call` event that follows has the whole text.';
 
 /** A spawn that works on a fresh daemon (and does not take the README's `researcher`). */
 const SPAWN_EXAMPLE = { id: 'hello-agent', spec: { goal: 'Summarise the three most recent posts on the Node.js blog' } };

@@ -60,6 +60,14 @@ export class SseStream {
     if (!this.res.write(frame)) this.blocked = true;
   }
 
+  /**
+   * Sends a frame that may be lost (a live token, never replayed): while the client is not keeping up it is
+   * dropped, not queued, so tokens never fill the queue that durable events need.
+   */
+  offer(frame: string): void {
+    if (!this.blocked) this.write(frame);
+  }
+
   send(type: string, data: unknown, id?: number): void {
     this.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
   }

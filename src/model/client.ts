@@ -7,18 +7,26 @@ export { ReplyTooLargeError };
 export type ModelRequest = Anthropic.MessageCreateParamsNonStreaming;
 export type ModelReply = Anthropic.Message;
 
+/** A piece of a reply's text as it streams in: `index` is its content block's. */
+export type TextDelta = (text: string, index: number) => void;
+
 /** The one thing the runner and the judge need from a model provider. */
 export interface ModelClient {
   readonly configured: boolean;
   /** One Messages API call; the request is its JSON text (see `requestJson`). */
   create(requestJson: string, signal: AbortSignal): Promise<ModelReply>;
+  /**
+   * One streamed Messages API call: the request's JSON text must carry `"stream":true`. `onText` gets each text
+   * delta as it arrives; the promise resolves to the message `create` would have returned (usage included).
+   */
+  stream(requestJson: string, signal: AbortSignal, onText: TextDelta): Promise<ModelReply>;
 }
 
 /**
  * A Messages API request as JSON text: everything but the messages encoded here, the messages (already JSON,
  * see TurnJson) joined in. Encoding a 100-turn window again on every call was most of a call's request cost.
  */
-export function requestJson(head: Omit<ModelRequest, 'messages'>, messages: readonly TurnJson[]): string {
+export function requestJson(head: Omit<Anthropic.MessageCreateParams, 'messages'>, messages: readonly TurnJson[]): string {
   return `${JSON.stringify(head).slice(0, -1)},"messages":[${messages.join(',')}]}`;
 }
 
@@ -33,6 +41,11 @@ export interface ModelClientOptions {
 }
 
 const JSON_CONTENT = { 'content-type': 'application/json' };
+/**
+ * What `messages.stream` is given besides the body: the body itself is the request's JSON text, passed as the
+ * `body` request option (which the SDK sends verbatim, over the params). Nothing here reaches the wire.
+ */
+const STREAM_PARAMS: Anthropic.MessageStreamParams = { model: '', max_tokens: 0, messages: [] };
 
 /** Thrown when no API key is configured: a setup problem, so never retried or restarted. */
 export class MissingApiKeyError extends Error {
@@ -60,7 +73,7 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
   let client: Promise<Anthropic> | null = null;
   const connect = (): Promise<Anthropic> => (client ??= loadSdk().then((Sdk) => new Sdk({
     apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries, timeout: options.timeoutMs,
-    fetch: nodeHttpFetch(options.maxReplyBytes === undefined ? {} : { maxReplyBytes: options.maxReplyBytes }),
+    fetch: nodeHttpFetch({ streamIdleMs: options.timeoutMs, ...(options.maxReplyBytes === undefined ? {} : { maxReplyBytes: options.maxReplyBytes }) }),
   })));
   return {
     configured: Boolean(apiKey),
@@ -70,6 +83,19 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
       // The SDK's own transport (auth, retries with back-off, typed errors) given the body as text: a string with
       // a content-type is sent verbatim. `messages.create` would take an object and encode it again.
       return sdk.post<ModelReply>('/v1/messages', { body, headers: JSON_CONTENT, signal, timeout: options.timeoutMs });
+    },
+    stream: async (body, signal, onText) => {
+      if (!apiKey) throw new MissingApiKeyError();
+      const sdk = await connect();
+      // The SDK's MessageStream: its SSE parser, its assembly of the final message (usage from message_start and
+      // message_delta, tool inputs, thinking), its retries before the first byte and its abort on `signal`.
+      const stream = sdk.messages.stream(STREAM_PARAMS, { body, headers: JSON_CONTENT, signal, timeout: options.timeoutMs });
+      stream.on('streamEvent', (event) => {
+        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') onText(event.delta.text, event.index);
+      });
+      // Without the `parsed_output` the stream adds (for structured outputs, which these calls never ask for).
+      const { parsed_output: _parsed, ...message } = await stream.finalMessage();
+      return message;
     },
   };
 }

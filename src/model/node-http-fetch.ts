@@ -21,8 +21,16 @@ export class ReplyTooLargeError extends Error {
 /** The default cap on a reply body (AUTON_MODEL_MAX_REPLY_BYTES). */
 export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
-export function nodeHttpFetch(options: { maxReplyBytes?: number } = {}): typeof fetch {
+/** An event stream that sent nothing (not even a ping) for the call's timeout: the call fails, as a timeout would. */
+export class StreamStalledError extends Error {
+  constructor(readonly idleMs: number) {
+    super(`the model's reply stream sent nothing for ${idleMs} ms (AUTON_MODEL_TIMEOUT_MS)`);
+  }
+}
+
+export function nodeHttpFetch(options: { maxReplyBytes?: number; streamIdleMs?: number } = {}): typeof fetch {
   const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+  const idleMs = options.streamIdleMs ?? null;
   const agents = {
     // As many idle sockets kept as may be busy: the default (256) closes and reopens sockets all the time when
     // more agents than that call at once.
@@ -39,7 +47,7 @@ export function nodeHttpFetch(options: { maxReplyBytes?: number } = {}): typeof 
     return new Promise<Response>((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)(url, {
         method, headers, agent: secure ? agents.https : agents.http, ...(init.signal ? { signal: init.signal } : {}),
-      }, (res) => toResponse(res, method, maxReplyBytes).then(resolve, reject));
+      }, (res) => toResponse(res, method, maxReplyBytes, init.signal ?? null, idleMs).then(resolve, reject));
       request.once('error', reject);
       request.end(body ?? undefined);
     });
@@ -50,7 +58,7 @@ export function nodeHttpFetch(options: { maxReplyBytes?: number } = {}): typeof 
  * A JSON answer is read whole before the Response is made from its bytes: cheaper than adapting the socket
  * stream to a web stream. An event stream stays a stream.
  */
-async function toResponse(res: IncomingMessage, method: string, maxBytes: number): Promise<Response> {
+async function toResponse(res: IncomingMessage, method: string, maxBytes: number, signal: AbortSignal | null, idleMs: number | null): Promise<Response> {
   const headers = new Headers();
   const raw = res.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
@@ -67,7 +75,9 @@ async function toResponse(res: IncomingMessage, method: string, maxBytes: number
     throw new ReplyTooLargeError(maxBytes);
   }
   if (String(res.headers['content-type']).startsWith('text/event-stream')) {
-    return new Response(Readable.toWeb(capped(res, maxBytes)) as unknown as ReadableStream<Uint8Array>, init);
+    // The SDK's timeout ends when the headers arrive; a stream that then stalls would hold the call forever.
+    if (idleMs !== null) res.setTimeout(idleMs, () => res.destroy(new StreamStalledError(idleMs)));
+    return new Response(Readable.toWeb(capped(res, maxBytes, signal)) as unknown as ReadableStream<Uint8Array>, init);
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -83,8 +93,11 @@ async function toResponse(res: IncomingMessage, method: string, maxBytes: number
   return new Response(body as unknown as BodyInit, init);
 }
 
-/** An event stream that fails with ReplyTooLargeError once more than `maxBytes` have come through. */
-function capped(res: IncomingMessage, maxBytes: number): Readable {
+/**
+ * An event stream that fails with ReplyTooLargeError once more than `maxBytes` have come through, and with an
+ * AbortError when `signal` aborts it (node:http reports that as a connection reset, which would read as a failure).
+ */
+function capped(res: IncomingMessage, maxBytes: number, signal: AbortSignal | null): Readable {
   let total = 0;
   const limiter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -97,6 +110,11 @@ function capped(res: IncomingMessage, maxBytes: number): Readable {
       }
     },
   });
-  res.once('error', (error) => limiter.destroy(error));
+  res.once('error', (error) => limiter.destroy(signal?.aborted ? abortError(signal) : error));
   return res.pipe(limiter);
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name === 'AbortError' ? reason : new DOMException('the model call was aborted', 'AbortError');
 }

@@ -6,7 +6,7 @@ import { ContextGauge } from '../context/gauge.js';
 import type { WindowTable } from '../context/windows.js';
 import { turnJson, type AgentRecord, type TurnJson } from '../domain/agent.js';
 import { LIMITS } from '../domain/limits.js';
-import { ContextOverflowError, promptTooLong, requestJson, type ModelClient } from '../model/client.js';
+import { ContextOverflowError, promptTooLong, requestJson, type ModelClient, type TextDelta } from '../model/client.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { MeteredUsage, UsageMeter } from '../usage/meter.js';
 import { promptTokens, usageJson } from '../usage/usage.js';
@@ -62,7 +62,7 @@ export class ModelCaller {
       }
       let reply: Anthropic.Message;
       try {
-        reply = await this.deps.model.create(json, signal);
+        reply = await this.deps.model.stream(json, signal, this.tokens(agent, stale));
       } catch (error) {
         const tooLong = promptTooLong(error);
         if (!tooLong || stale()) throw error;
@@ -90,6 +90,21 @@ export class ModelCaller {
     }
   }
 
+  /**
+   * Publishes a reply's text deltas as ephemeral `token` events (see README "Live tokens"): none once the call is
+   * stale (the agent suspended or restarted), so nothing follows the state change that halted it.
+   */
+  private tokens(agent: AgentRecord, stale: () => boolean): TextDelta {
+    const { bus } = this.deps.runtime;
+    const path = agent.path;
+    let first = true;
+    return (text, index) => {
+      if (stale()) return;
+      bus.publishEphemeral(path, 'token', first ? { path, text, index, start: true } : { path, text, index });
+      first = false;
+    };
+  }
+
   /** The request as JSON text: stored turns joined, breakpoints on the two rolling turns, tools and system. */
   private request(agent: AgentRecord, head: RequestHead): { json: string; headJson: string; turns: number; cached: boolean } {
     const ttl: CacheTtl | null = agent.spec.prompt_cache === 'off' || !this.cache.enabled ? null : (agent.spec.prompt_cache ?? '5m');
@@ -105,7 +120,7 @@ export class ModelCaller {
     const thinking = agent.spec.thinking ? { thinking: { type: 'enabled' as const, budget_tokens: agent.spec.thinking.budget_tokens } } : {};
     const fields = { model: agent.spec.model, max_tokens: agent.spec.max_tokens ?? LIMITS.replyDefaultTokens, system, tools, ...thinking };
     if (ttl) messages = messagesWithBreakpoints(messages, this.gauge.lastTurns(agent) - 1 - start, ttl);
-    const json = requestJson(fields, messages);
+    const json = requestJson({ ...fields, stream: true }, messages);
     return { json, headJson: JSON.stringify(fields), turns: conversation.length, cached: ttl !== null };
   }
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentNodeJson } from '../../src/domain/schemas.js';
 import { spawnAgent, startTestDaemon, useTestDaemon } from '../support/daemon.js';
+import { gate } from '../runner/runner-support.js';
 import { buildCli, runCli, startCli } from './run-cli.js';
 
 // The CLI runs from dist/ as `npx auton` does (bin/auton.js); this builds it when src/ changed since (as npm start
@@ -136,6 +137,53 @@ describe('auton, the CLI, against a real daemon', () => {
 
     const piped = await runCli(['chat', 'r'], { url: ctx.d.url, input: 'what is 2+2\n' });
     expect(piped).toMatchObject({ code: 0, stdout: 'r: It is 4.\n' });
+  });
+
+  it('chat prints a streamed reply as its text arrives, before the model has finished', async () => {
+    const reply = 'Low tide is at six; the survey starts an hour before, on the north shore, and ends at the lighthouse.';
+    await spawnAgent(ctx.http, null, 'r');
+    ctx.d.fake.setHandler(() => ({ kind: 'text', text: 'ready' }));
+    await expect.poll(async () => (await ctx.http.get<AgentNodeJson>('/agents/r')).body.state).toBe('idle');
+    const rest = gate();
+    ctx.d.fake.setHandler(() => ({ kind: 'text', text: reply, pacing: { chunkChars: 12, holdAfter: 3, hold: rest.reply } }));
+    const chat = startCli(['chat', 'r', '-m', 'when is low tide?'], { url: ctx.d.url });
+    let out = '';
+    chat.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => chat.on('close', resolve));
+    try {
+      // Three deltas are out and the model is held mid-reply: they are on the terminal already.
+      await expect.poll(() => out, { timeout: 15_000 }).toBe(`r: ${reply.slice(0, 36)}`);
+      rest.release({ kind: 'empty' });
+      expect(await exited).toBe(0);
+      expect(out).toBe(`r: ${reply}\n`);
+    } finally {
+      chat.kill();
+    }
+  });
+
+  it('transcript reads the whole conversation from the route, oldest first or newest first, in pages', async () => {
+    await spawnAgent(ctx.http, null, 'r');
+    ctx.d.fake.setHandler((req) => ({ kind: 'text', text: `answer ${req.body.messages.length}` }));
+    await expect.poll(async () => (await ctx.http.get<AgentNodeJson>('/agents/r')).body.state).toBe('idle');
+    for (const content of ['first question', 'second question']) {
+      await ctx.http.post('/agents/r/message', { content });
+      await expect.poll(async () => (await ctx.http.get<{ turns: unknown[] }>('/agents/r/conversation')).body.turns.length, { timeout: 10_000 })
+        .toBe(content === 'first question' ? 4 : 6);
+      await expect.poll(async () => (await ctx.http.get<AgentNodeJson>('/agents/r')).body.state).toBe('idle');
+    }
+    const all = await auton('transcript', 'r');
+    expect(all).toMatchObject({ code: 0, stderr: '' });
+    const heads = all.stdout.split('\n').filter((l) => /^#\d+ /.test(l));
+    expect(heads.map((l) => l.split(' ')[1])).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+    expect(all.stdout).toContain('first question');
+    expect(all.stdout).toMatch(/assistant\nanswer 5\n/);
+
+    const json = await auton('transcript', 'r', '--json', '--newest', '-n', '3');
+    const turns = JSON.parse(json.stdout) as Array<{ seq: number; kind: string; role: string }>;
+    expect(turns.map((t) => t.role)).toEqual(['assistant', 'user', 'assistant']);
+    expect(turns[0]!.seq).toBeGreaterThan(turns[1]!.seq);
+    expect(turns.every((t) => t.kind === 'turn')).toBe(true);
+    expect((await auton('transcript', 'nobody')).code).toBe(1);
   });
 
   it('watch draws the tree and redraws it when the tree changes', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
+import { gate } from '../runner/runner-support.js';
 
 /**
  * The console's views of issue 15 in a real browser (Debian's Chromium driven by playwright-core) against the
@@ -23,26 +24,29 @@ const LIVE_MS = 2_000;
 
 const eventually = <T>(fn: () => T | Promise<T>, timeoutMs = 4_000) => expect.poll(fn, { timeout: timeoutMs, interval: 50 });
 
-/** A scripted conversation, as GET /agents/{path}/conversation pages it (Messages API turns plus a sequence number). */
+/** A scripted conversation, as GET /agents/{path}/conversation pages it: `{seq, kind, role, content}`. */
 const SCRIPT = [
-  { seq: 1, role: 'user', content: 'Begin working towards your goal.' },
-  { seq: 2, role: 'assistant', content: [
+  { seq: 1, kind: 'turn', role: 'user', content: 'Begin working towards your goal.' },
+  { seq: 2, kind: 'turn', role: 'assistant', content: [
     { type: 'thinking', thinking: 'I should look for recent papers first.' },
     { type: 'text', text: 'Searching arXiv for new papers.' },
     { type: 'tool_use', id: 'toolu_1', name: 'web_search', input: { query: 'agent architectures arXiv 2026' } },
     { type: 'tool_use', id: 'toolu_2', name: 'fetch_webpage', input: { url: 'https://arxiv.org/abs/2612.00001' } },
   ] },
-  { seq: 3, role: 'user', content: [
+  { seq: 3, kind: 'turn', role: 'user', content: [
     { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: '3 results: Memory for agents; Tree supervisors; Drift.' }] },
     { type: 'tool_result', tool_use_id: 'toolu_2', content: 'fetch failed: 503', is_error: true },
   ] },
-  { seq: 4, role: 'user', summary: true, content: 'Summary of turns 1–3: searched arXiv, one fetch failed.' },
-  { seq: 5, role: 'user', content: [
+  { seq: 4, kind: 'summary', role: 'user', content: 'Summary of turns 1–3: searched arXiv, one fetch failed.' },
+  { seq: 5, kind: 'turn', role: 'user', content: [
     { type: 'text', text: '[operator guidance] Stay on agent memory.' },
     { type: 'text', text: '[message from researcher/summarizer on digest] Two summaries are ready.' },
   ] },
-  { seq: 6, role: 'assistant', content: 'Understood: focusing on agent memory.' },
+  { seq: 6, kind: 'turn', role: 'assistant', content: 'Understood: focusing on agent memory.' },
 ];
+
+/** A page of the conversation route, exactly as the daemon answers. */
+const pageOf = (path: string, turns: unknown[], next: number | null = null) => JSON.stringify({ path, turns, next });
 
 describe('operator console views', () => {
   let dir: string;
@@ -250,7 +254,7 @@ describe('operator console views', () => {
       view.appendTokens({ text: 'Found ' });
       view.appendTokens({ text: 'three papers.' });
       const during = [list.querySelector('.turn-live .t-text')?.textContent, list.children.length];
-      view.add([{ seq: 2, role: 'assistant', content: 'Found three papers.' }, ...items.slice(0, 1)]);
+      view.add([{ seq: 2, kind: 'turn', role: 'assistant', content: 'Found three papers.' }, ...items.slice(0, 1)]);
       const after = [list.querySelectorAll('.turn-live').length, list.children.length, list.lastElementChild?.textContent];
       list.remove();
       return { during, after };
@@ -273,24 +277,50 @@ describe('operator console views', () => {
     await eventually(() => row('scribe').locator('.state').textContent(), 5_000).toBe('idle');
     await select('scribe');
     const card = page.locator('#detail .transcript-wrap');
-    const route = await api('GET', '/agents/scribe/conversation');
-    if (route.status === 404) {
-      // This daemon has no conversation route yet: one plain line says so.
-      await eventually(() => card.locator('.transcript-status').textContent()).toBe('transcript not available (404)');
-    } else {
-      await eventually(() => card.locator('.turn .turn-role').allTextContents()).toEqual(['To the agent', 'Agent', 'Tool results', 'Agent']);
-      const call = card.locator('.t-tool[data-tool=list_children]');
-      expect(await call.locator('.t-io').isVisible()).toBe(false);
-      await call.locator('summary').click();
-      await eventually(() => call.locator('.t-result pre').isVisible()).toBe(true);
-      expect(await card.locator('.turn').last().locator('.t-text').textContent()).toBe('No children yet: working alone.');
-    }
+    await eventually(() => card.locator('.turn .turn-role').allTextContents()).toEqual(['To the agent', 'Agent', 'Tool results', 'Agent']);
+    const route = await (await api('GET', '/agents/scribe/conversation')).json() as { turns: Array<{ seq: number }> };
+    expect(await card.locator('.turn').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-seq'))))).toEqual(route.turns.map((t) => t.seq));
+    const call = card.locator('.t-tool[data-tool=list_children]');
+    expect(await call.locator('.t-io').isVisible()).toBe(false);
+    await call.locator('summary').click();
+    await eventually(() => call.locator('.t-result pre').isVisible()).toBe(true);
+    expect(await card.locator('.turn').last().locator('.t-text').textContent()).toBe('No children yet: working alone.');
     expect(await page.locator('#detail .stat.cost .stat-value').textContent()).toMatch(/^(—|\$[\d.]+)$/);
     expect(pageErrors).toEqual([]);
   });
 
+  it.skipIf(!hasChromium)(`shows the selected agent's reply as it streams in, then the stored turn in its place${needs}`, async () => {
+    const reply = 'Three new papers on agent memory this week; the second one contradicts the first on recall.';
+    const rest = gate();
+    fake.setHandler(() => ({ kind: 'text', text: 'ready' }));
+    // Under a root the console streams (the first MAX_ROOT_STREAMS): its stream carries the tokens.
+    await spawn('curator', 'writer', 'Write the weekly digest');
+    await eventually(() => row('curator/writer').locator('.state').textContent(), 5_000).toBe('idle');
+    await select('curator/writer');
+    const card = page.locator('#detail .transcript-wrap');
+    await eventually(() => card.locator('.turn').count()).toBe(2);
+    fake.setHandler(() => ({ kind: 'text', text: reply, pacing: { chunkChars: 10, holdAfter: 4, hold: rest.reply } }));
+    expect((await api('POST', '/agents/curator/writer/message', { content: 'what is new?' })).status).toBe(200);
+    // Four deltas are out and the model is held mid-reply: they show as the agent writing.
+    const live = card.locator('.turn-live');
+    await eventually(() => live.locator('.t-text').textContent()).toBe(reply.slice(0, 40));
+    // The message it answers, stored meanwhile, stands above it.
+    await eventually(() => card.locator('.turn').nth(-2).locator('.t-message .t-text').textContent()).toBe('what is new?');
+    expect(await card.locator('.turn').last().getAttribute('class')).toContain('turn-live');
+    expect(await live.locator('.turn-head').textContent()).toBe('Agentwriting…');
+    await live.scrollIntoViewIfNeeded();
+    await shot('console-live-text.png', false);
+    fake.setHandler(() => ({ kind: 'hang' }));
+    rest.release({ kind: 'empty' });
+    // The stored reply, once read, takes the live one's place.
+    await eventually(() => card.locator('.turn-live').count()).toBe(0);
+    expect(await card.locator('.turn').last().getAttribute('class')).toContain('turn-assistant');
+    expect(await card.locator('.turn').last().locator('.t-text').textContent()).toBe(reply);
+    expect(pageErrors).toEqual([]);
+  });
+
   it.skipIf(!hasChromium)(`pages a long transcript from the route: the latest turns first, earlier ones on demand${needs}`, async () => {
-    const turns = Array.from({ length: 70 }, (_, i) => ({ seq: i + 1, role: i % 2 ? 'assistant' : 'user', content: `turn ${i + 1}` }));
+    const turns = Array.from({ length: 70 }, (_, i) => ({ seq: i + 1, kind: 'turn', role: i % 2 ? 'assistant' : 'user', content: `turn ${i + 1}` }));
     const asked: string[] = [];
     await page.route(`${daemon.url}/agents/curator/conversation?**`, async (r) => {
       const url = new URL(r.request().url());
@@ -298,8 +328,8 @@ describe('operator console views', () => {
       const after = url.searchParams.get('after');
       const limit = Number(url.searchParams.get('limit'));
       const desc = url.searchParams.get('order') === 'desc';
-      const items = (desc ? [...turns].reverse() : turns).filter((t) => after === null || (desc ? t.seq < Number(after) : t.seq > Number(after))).slice(0, limit);
-      await r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items }) });
+      const rows = (desc ? [...turns].reverse() : turns).filter((t) => after === null || (desc ? t.seq < Number(after) : t.seq > Number(after))).slice(0, limit);
+      await r.fulfill({ status: 200, contentType: 'application/json', body: pageOf('curator', rows, rows.length === limit ? rows.at(-1)!.seq : null) });
     });
     await select('curator');
     const card = page.locator('#detail .transcript-wrap');
@@ -311,7 +341,7 @@ describe('operator console views', () => {
     expect(await card.locator('.turn').first().getAttribute('data-seq')).toBe('1');
     expect(await card.getByRole('button', { name: 'Show earlier turns' }).isVisible()).toBe(false);
     // A new entry in the agent's log reads what came after the last turn shown.
-    turns.push({ seq: 71, role: 'user', content: '[operator guidance] Wrap up this week.' });
+    turns.push({ seq: 71, kind: 'turn', role: 'user', content: '[operator guidance] Wrap up this week.' });
     expect((await api('POST', '/agents/curator/resume', { guidance: 'Wrap up this week.' })).status).toBe(200);
     await eventually(() => card.locator('.turn').last().getAttribute('data-seq')).toBe('71');
     expect(asked).toContain('?order=asc&after=70&limit=50');
@@ -320,7 +350,7 @@ describe('operator console views', () => {
   });
 
   it.skipIf(!hasChromium)(`looks right at 1440 and 1024 px with a transcript open${needs}`, async () => {
-    await page.route(`${daemon.url}/agents/researcher/conversation?**`, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ items: SCRIPT }) }));
+    await page.route(`${daemon.url}/agents/researcher/conversation?**`, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: pageOf('researcher', [...SCRIPT].reverse()) }));
     await select('researcher');
     await eventually(() => page.locator('#detail .transcript .turn').count()).toBe(6);
     await page.locator('#detail .t-tool[data-tool=web_search] summary').click();

@@ -57,7 +57,7 @@ describe('operator console', () => {
     page.setDefaultTimeout(5_000);
     page.on('request', (req) => {
       if (!req.url().startsWith(daemon.url) && !req.url().startsWith('data:')) foreignRequests.push(req.url());
-      if (req.url().endsWith('/observe')) observeRequests.push({ url: req.url(), lastEventId: req.headers()['last-event-id'] });
+      if (req.url().endsWith('/observe?tokens=true')) observeRequests.push({ url: req.url(), lastEventId: req.headers()['last-event-id'] });
     });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     // Refused API calls are logged by Chromium as failed loads; anything else (a CSP refusal, say) is a fault.
@@ -202,7 +202,7 @@ describe('operator console', () => {
     expect((await resume().catch(resume)).status).toBe(200);
     await eventually(() => page.locator('#conn').getAttribute('data-state')).toBe('retrying');
     await eventually(() => page.locator('#conn').getAttribute('data-state')).toBe('live');
-    const again = observeRequests.slice(before).find((r) => r.url === `${daemon.url}/agents/researcher/observe`);
+    const again = observeRequests.slice(before).find((r) => r.url === `${daemon.url}/agents/researcher/observe?tokens=true`);
     expect(again?.lastEventId).toMatch(/^\d+$/);
     await eventually(() => row('researcher/summarizer').locator('.state').textContent()).toBe('running');
     expect(await row('researcher/summarizer').locator('td.reason').textContent()).toBe('—');

@@ -22,8 +22,13 @@ import { blocksOf, FAKE_CHARS_PER_TOKEN, FakePromptCache, refusal } from './fake
 /** Scripted usage is sent as given, so a test can send what a broken provider does (strings, negatives). */
 export type FakeUsage = { input_tokens: number; output_tokens: number } | Record<string, unknown>;
 export type FakeToolCall = { name: string; input: Record<string, unknown>; id?: string };
+/**
+ * How a streamed reply is paced: text deltas of `chunkChars` (default 24), `gapMs` apart, and after `holdAfter`
+ * deltas nothing more until `hold` settles (a model caught mid-reply).
+ */
+export interface FakePacing { chunkChars?: number; gapMs?: number; holdAfter?: number; hold?: Promise<unknown> }
 export type FakeReply =
-  | { kind: 'text'; text: string; usage?: FakeUsage; delayMs?: number; stopReason?: Anthropic.StopReason }
+  | { kind: 'text'; text: string; usage?: FakeUsage; delayMs?: number; stopReason?: Anthropic.StopReason; pacing?: FakePacing }
   | { kind: 'tool_use'; name: string; input: Record<string, unknown>; id?: string; text?: string; usage?: FakeUsage; delayMs?: number }
   // several tool_use blocks in one reply:
   | { kind: 'tool_uses'; calls: FakeToolCall[]; usage?: FakeUsage; delayMs?: number }
@@ -127,8 +132,8 @@ function buildMessage(model: string, reply: ContentReply, estimated: Record<stri
   };
 }
 
-/** The SSE body for `message`: message_start, ping, per-block start/delta…/stop, message_delta, message_stop. */
-function sseBody(message: Anthropic.Message): string {
+/** The SSE frames for `message`: message_start, ping, per-block start/delta…/stop, message_delta, message_stop. */
+function sseFrames(message: Anthropic.Message, chunkChars = 24): string[] {
   const events: StreamEvent[] = [
     {
       type: 'message_start',
@@ -139,7 +144,7 @@ function sseBody(message: Anthropic.Message): string {
   message.content.forEach((block, index) => {
     if (block.type === 'text') {
       events.push({ type: 'content_block_start', index, content_block: { ...block, text: '' } });
-      for (const text of chunks(block.text)) {
+      for (const text of chunks(block.text, chunkChars)) {
         events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
       }
     } else if (block.type === 'tool_use') {
@@ -163,7 +168,23 @@ function sseBody(message: Anthropic.Message): string {
     },
     { type: 'message_stop' },
   );
-  return events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+  return events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+}
+
+/** Writes the frames one by one as `pacing` says; stops when the client goes away. */
+async function sendPaced(res: ServerResponse, frames: string[], pacing: FakePacing): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': nextId('req') });
+  let deltas = 0;
+  for (const frame of frames) {
+    if (res.destroyed) return;
+    const delta = frame.startsWith('event: content_block_delta');
+    if (delta && deltas > 0 && pacing.gapMs) await sleep(pacing.gapMs);
+    if (delta && deltas === pacing.holdAfter && pacing.hold) await pacing.hold;
+    if (res.destroyed) return;
+    res.write(frame);
+    if (delta) deltas++;
+  }
+  res.end();
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
@@ -281,8 +302,11 @@ export async function startFakeMessagesApi(options: FakeOptions = {}): Promise<F
       return void res.end(json);
     }
     const message = buildMessage(body.model, reply, estimated);
-    if (body.stream) {
-      send(res, 200, sseBody(message), { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const pacing = reply.kind === 'text' ? reply.pacing : undefined;
+    if (body.stream && pacing) {
+      await sendPaced(res, sseFrames(message, pacing.chunkChars), pacing);
+    } else if (body.stream) {
+      send(res, 200, sseFrames(message).join(''), { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     } else {
       send(res, 200, JSON.stringify(message), { 'content-type': 'application/json' });
     }

@@ -122,11 +122,12 @@ function syncStreams() {
   for (const root of wanted) {
     if (streams.has(root)) continue;
     streamStatus.set(root, 'connecting');
-    streams.set(root, openStream(agentUrl(root, 'observe'), {
+    // With the reply text as it streams in (`token` events, no id), which the selected agent's transcript shows.
+    streams.set(root, openStream(`${agentUrl(root, 'observe')}?tokens=true`, {
       onEvent(type, data, id) {
         if (typeof data !== 'object' || data === null) return;
         if (type === 'reset') return void loadTree().catch(() => {});
-        // Live text of a reply (only on a stream opened with ?tokens=true): for the transcript, never stored.
+        // Live text of a reply: for the transcript only, never stored, never replayed.
         if (type === 'token') return void detail.appendTokens(data);
         feed.add(type, data, id);
         if (type.startsWith('approval_')) void approvals.refresh();

@@ -1,22 +1,15 @@
-// The selected agent's transcript, read from GET /agents/{path}/conversation: the latest page first, earlier
-// pages on demand, newer turns after each log event that may have added some. A daemon without the route (or an
-// agent without a stored conversation) answers 404: the card then says so in one line and asks no more.
+// The selected agent's transcript, read from GET /agents/{path}/conversation (`{path, turns, next}`): the latest
+// page first, earlier pages on demand, newer turns after each log event that may have added some, and the reply
+// being written as its tokens arrive. A 404 (the agent is gone) makes the card say so in one line and ask no more.
 
 import { agentUrl, api } from './api.js';
 import { h } from './dom.js';
-import { createTranscript, normalizeItem } from './transcript.js';
+import { createTranscript } from './transcript.js';
 
 /** Turns per request. */
 export const CONVERSATION_PAGE = 50;
 /** Pages read in one catch-up before waiting for the next event (a long burst is read over several). */
 const MAX_PAGES_PER_REFRESH = 4;
-
-/** The list of items in a page, whatever the envelope is called. */
-function itemsOf(body) {
-  if (Array.isArray(body)) return body;
-  for (const key of ['items', 'turns', 'conversation', 'messages']) if (Array.isArray(body?.[key])) return body[key];
-  return [];
-}
 
 /** Builds the card's body for `path`: {el, refresh(), appendTokens(data), close()}. */
 export function createConversation(path) {
@@ -29,7 +22,8 @@ export function createConversation(path) {
   let busy = null;
   let again = false;
 
-  const read = (params) => api('GET', `${agentUrl(path, 'conversation')}?${new URLSearchParams(params)}`).then(itemsOf);
+  /** One page: {turns, next} (`next`: the cursor of the page after, null at the end). */
+  const read = (params) => api('GET', `${agentUrl(path, 'conversation')}?${new URLSearchParams(params)}`);
 
   function failed(err) {
     if (closed) return;
@@ -43,25 +37,25 @@ export function createConversation(path) {
   }
 
   async function loadLatest() {
-    const items = await read({ order: 'desc', limit: CONVERSATION_PAGE });
+    const page = await read({ order: 'desc', limit: CONVERSATION_PAGE });
     if (closed) return;
-    view.add(items);
+    view.add(page.turns);
     status.textContent = view.size === 0 ? 'No turns yet.' : '';
     status.hidden = view.size > 0;
-    earlier.hidden = items.length < CONVERSATION_PAGE;
+    earlier.hidden = page.next === null;
     list.scrollTop = list.scrollHeight;
   }
 
   async function loadNewer() {
     for (let page = 0; page < MAX_PAGES_PER_REFRESH && !closed; page++) {
       const after = view.lastSeq;
-      const items = await read(after === null ? { order: 'asc', limit: CONVERSATION_PAGE } : { order: 'asc', after, limit: CONVERSATION_PAGE });
+      const page = await read(after === null ? { order: 'asc', limit: CONVERSATION_PAGE } : { order: 'asc', after, limit: CONVERSATION_PAGE });
       if (closed) return;
       const pinned = pinnedToBottom();
-      const added = view.add(after === null ? items : items.filter((i) => (normalizeItem(i).seq ?? Infinity) > after));
+      const added = view.add(page.turns);
       if (added > 0) status.hidden = true;
       if (pinned) list.scrollTop = list.scrollHeight;
-      if (items.length < CONVERSATION_PAGE || added === 0) return;
+      if (page.next === null || added === 0) return;
     }
   }
 
@@ -70,12 +64,11 @@ export function createConversation(path) {
     if (before === null) return;
     earlier.disabled = true;
     try {
-      const items = (await read({ order: 'desc', after: before, limit: CONVERSATION_PAGE }))
-        .filter((i) => (normalizeItem(i).seq ?? -Infinity) < before);
+      const page = await read({ order: 'desc', after: before, limit: CONVERSATION_PAGE });
       const height = list.scrollHeight;
-      view.prepend(items);
+      view.prepend(page.turns);
       list.scrollTop += list.scrollHeight - height; // the turn that was on top stays in view
-      earlier.hidden = items.length < CONVERSATION_PAGE;
+      earlier.hidden = page.next === null;
     } catch (err) {
       failed(err);
     } finally {
@@ -108,8 +101,7 @@ export function createConversation(path) {
     /** Reads turns stored since the last one shown (after a model call, a tool result, a message…). */
     refresh() {
       if (!available || closed) return;
-      // Turns without sequence numbers cannot be read "after" one: the latest page replaces what is shown.
-      run(view.lastSeq === null ? () => (view.clear(), loadLatest()) : loadNewer);
+      run(view.lastSeq === null ? loadLatest : loadNewer);
     },
     /** Reads the latest page afresh: after a restart the stored conversation may begin again. */
     reload() {

@@ -1,28 +1,22 @@
 // An agent's conversation as turns: what the agent wrote, what it was told (guidance and messages marked), the
 // tool calls it made (folded: name and gist, input and result a click away) and compaction summaries. Takes the
-// items of GET /agents/{path}/conversation; knows nothing of HTTP (conversation.js fetches), so it can be driven
+// turns of GET /agents/{path}/conversation; knows nothing of HTTP (conversation.js fetches), so it can be driven
 // with any list of Messages API turns.
 
-import { clip, clockTime, h } from './dom.js';
+import { clip, h } from './dom.js';
 
 const GUIDANCE = /^\[operator guidance\]\s*/;
 const MESSAGE = /^\[message from ([^\]]*)\]\s*/;
 /** Characters of a tool's input shown on its folded line. */
 const GIST_CHARS = 90;
 
-/** A stored item as {seq, role, blocks, summary, at}; tolerant of where the turn sits and how the marker is spelt. */
-export function normalizeItem(raw) {
-  const turn = raw?.turn ?? raw?.message ?? raw ?? {};
+/**
+ * A turn of GET /agents/{path}/conversation (`{seq, kind: 'turn' | 'summary', role, content}`) as the view shows it:
+ * {seq, role, blocks, summary}.
+ */
+export function normalizeItem(turn) {
   const content = typeof turn.content === 'string' ? [{ type: 'text', text: turn.content }] : Array.isArray(turn.content) ? turn.content : [];
-  const seqValue = raw?.seq ?? raw?.sequence ?? raw?.index ?? raw?.id;
-  const kind = String(raw?.kind ?? raw?.type ?? '');
-  return {
-    seq: Number.isFinite(Number(seqValue)) ? Number(seqValue) : null,
-    role: turn.role === 'assistant' ? 'assistant' : 'user',
-    blocks: content,
-    summary: Boolean(raw?.summary === true || raw?.compaction === true || raw?.is_summary || raw?.compaction_summary || /summary|compaction/.test(kind)),
-    at: raw?.timestamp ?? raw?.at ?? raw?.created_at ?? null,
-  };
+  return { seq: turn.seq, role: turn.role === 'assistant' ? 'assistant' : 'user', blocks: content, summary: turn.kind === 'summary' };
 }
 
 /** A tool result's content (a string or text/image blocks) as text. */
@@ -48,7 +42,7 @@ function textBlock(text, role) {
 /**
  * The transcript list. `add(items)` appends turns newer than the last shown (sorted by sequence number, each
  * once); `prepend(items)` puts earlier ones on top; `appendTokens({text})` grows a live reply at the end, which
- * the next stored turns replace.
+ * the next stored reply replaces.
  */
 export function createTranscript(list) {
   const shown = new Set();
@@ -109,18 +103,16 @@ export function createTranscript(list) {
     const onlyResults = item.blocks.length > 0 && item.blocks.every((b) => b?.type === 'tool_result');
     const label = item.summary ? 'Summary of earlier turns' : item.role === 'assistant' ? 'Agent' : onlyResults ? 'Tool results' : 'To the agent';
     const body = item.blocks.map((b) => blockEl(b, item.role)).filter(Boolean);
-    const li = h('li', { class: `turn turn-${item.role}${item.summary ? ' turn-summary' : ''}${onlyResults ? ' turn-results' : ''}`, 'data-seq': item.seq ?? '' },
+    const li = h('li', { class: `turn turn-${item.role}${item.summary ? ' turn-summary' : ''}${onlyResults ? ' turn-results' : ''}`, 'data-seq': item.seq },
       h('div', { class: 'turn-head' }, h('span', { class: 'turn-role' }, label),
-        item.seq !== null ? h('span', { class: 'turn-seq muted' }, `#${item.seq}`) : null,
-        item.at ? h('time', { class: 'muted', datetime: item.at }, clockTime(item.at)) : null),
+        h('span', { class: 'turn-seq muted' }, `#${item.seq}`)),
       body.length > 0 ? body : h('p', { class: 'muted small' }, onlyResults ? 'Results shown with their calls above.' : '(empty)'));
     if (item.summary) li.setAttribute('title', 'A compaction summary: it stands for the turns before it, which are stored but no longer sent to the model');
     return li;
   }
 
   function fresh(items) {
-    return items.map(normalizeItem).filter((item) => item.seq === null || !shown.has(item.seq))
-      .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+    return items.map(normalizeItem).filter((item) => !shown.has(item.seq)).sort((a, b) => a.seq - b.seq);
   }
 
   const seqs = () => [...shown];
@@ -128,10 +120,11 @@ export function createTranscript(list) {
   return {
     add(items) {
       const list_ = fresh(items);
-      if (list_.length > 0) this.endLive();
+      // A stored reply replaces the live one; a turn before it (the message it answers) goes above it.
+      if (list_.some((item) => item.role === 'assistant')) this.endLive();
       for (const item of list_) {
-        if (item.seq !== null) shown.add(item.seq);
-        list.append(turnEl(item));
+        shown.add(item.seq);
+        list.insertBefore(turnEl(item), live?.li ?? null);
       }
       return list_.length;
     },
@@ -139,24 +132,34 @@ export function createTranscript(list) {
       const list_ = fresh(items);
       const first = list.firstElementChild;
       for (const item of list_) {
-        if (item.seq !== null) shown.add(item.seq);
+        shown.add(item.seq);
         list.insertBefore(turnEl(item), first);
       }
       return list_.length;
     },
-    /** Live text of the reply being written (`token` events: {text}). */
+    /**
+     * Live text of the reply being written (`token` events: {text, index, start}): `start` begins a new reply (an
+     * earlier one that was cut off or dropped goes), a new `index` a new paragraph (another text block).
+     */
     appendTokens(data) {
       const text = typeof data === 'string' ? data : data?.text;
       if (typeof text !== 'string' || text === '') return;
+      if (data?.start === true) this.endLive();
       if (!live) {
-        live = { text: h('p', { class: 't-text' }) };
-        list.append(h('li', { class: 'turn turn-assistant turn-live' },
-          h('div', { class: 'turn-head' }, h('span', { class: 'turn-role' }, 'Agent'), h('span', { class: 'muted' }, 'writing…')), live.text));
+        live = { li: h('li', { class: 'turn turn-assistant turn-live', 'aria-live': 'polite' },
+          h('div', { class: 'turn-head' }, h('span', { class: 'turn-role' }, 'Agent'), h('span', { class: 'muted' }, 'writing…'))), text: null, index: null };
+        list.append(live.li);
+      }
+      const index = data?.index ?? 0;
+      if (!live.text || index !== live.index) {
+        live.text = h('p', { class: 't-text' });
+        live.index = index;
+        live.li.append(live.text);
       }
       live.text.append(text);
     },
     endLive() {
-      live?.text.closest('li')?.remove();
+      live?.li.remove();
       live = null;
     },
     clear() {

@@ -43,7 +43,7 @@ export const conversationRoutes = (ctx: AppContext): FastifyPluginAsyncZod => as
 
   app.get('/agents/:path/conversation', {
     config: { access: 'agent:read' },
-    schema: { tags, operationId: 'getConversation', summary: "The agent's whole conversation, every turn in full, page by page", params: pathParams, querystring: query, response: { 200: transcript, ...errorResponses } },
+    schema: { tags, operationId: 'agentConversation', summary: "The agent's whole conversation, every turn in full, page by page", params: pathParams, querystring: query, response: { 200: transcript, ...errorResponses } },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const rows = await runtime.history(path, req.query);
@@ -53,7 +53,7 @@ export const conversationRoutes = (ctx: AppContext): FastifyPluginAsyncZod => as
   app.get('/agents/:path/checkpoints/:checkpoint/conversation', {
     config: { access: 'agent:read' },
     schema: {
-      tags, operationId: 'getCheckpointConversation', summary: 'The conversation up to a checkpoint, page by page', params: pathParams.extend({ checkpoint: z.string().min(1) }),
+      tags, operationId: 'checkpointConversation', summary: 'The conversation up to a checkpoint, page by page', params: pathParams.extend({ checkpoint: z.string().min(1) }),
       querystring: query, response: { 200: transcript, ...errorResponses },
     },
   }, async (req, reply) => {

@@ -17,6 +17,10 @@ import { SseStream } from '../sse-stream.js';
 const streamHeaders = z.object({
   'last-event-id': z.string().regex(/^\d{1,15}$/, 'Last-Event-ID must be an event id').optional(),
 });
+const streamQuery = z.object({
+  tokens: z.enum(['true', 'false']).optional()
+    .meta({ description: 'true: also send `token` events, the text of model replies as it streams in (no id, never stored or replayed)' }),
+});
 const sse = { 200: z.string().meta({ description: 'text/event-stream' }), ...errorResponses };
 const tags = ['observation'];
 /** A stream is one long request: it is counted against the SSE limit per key, not the request rate. */
@@ -48,7 +52,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
   /** Opens the stream, sends `intro`, then either what the client missed (Last-Event-ID) or the backlog, then live events. */
   async function openStream(
     { rawRes, release }: { rawRes: ServerResponse; release: () => void }, viewer: Principal, path: string, scope: EventScope, lastEventId: string | undefined,
-    intro: (stream: SseStream) => void, backlog: (stream: SseStream) => Promise<number>,
+    tokens: boolean, intro: (stream: SseStream) => void, backlog: (stream: SseStream) => Promise<number>,
   ): Promise<SseStream> {
     const stream = new SseStream(rawRes, LIMITS.sseClientQueueEvents);
     stream.whenClosed(release);
@@ -58,8 +62,10 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     let lastSent = 0;
     // Live events are held while the backlog or replay is read from the store (asynchronously), so none falls
     // between the two; those already sent from the store are skipped by id.
-    let held: Array<[AgentEvent, string]> | null = [];
-    const deliver = (event: AgentEvent, wire: string) => {
+    // Tokens are held with them, so they keep their place among the durable events (null: a token).
+    let held: Array<[AgentEvent | null, string]> | null = [];
+    const deliver = (event: AgentEvent | null, wire: string) => {
+      if (event === null) return stream.offer(wire);
       if (event.id > lastSent) {
         const shown = eventFor(viewer, event);
         stream.write(shown === event ? wire : sseFrame(shown));
@@ -70,6 +76,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     const unsubscribe = runtime.bus.subscribe(path, {
       scope,
       deliver: (event, wire) => (held ? held.push([event, wire]) : deliver(event, wire)),
+      ...(tokens ? { ephemeral: (wire: string) => (held ? held.push([null, wire]) : stream.offer(wire)) } : {}),
     });
     stream.whenClosed(() => {
       unsubscribe();
@@ -94,11 +101,11 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
 
   app.get('/agents/:path/observe', {
     config: streamConfig,
-    schema: { tags, operationId: 'observeAgent', summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, headers: streamHeaders, response: sse },
+    schema: { tags, operationId: 'observeAgent', summary: 'SSE: health, then every event of the agent and its descendants, with heartbeats', params: pathParams, querystring: streamQuery, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
-    const stream = await openStream(takeOver(req, reply), principalOf(req), path, 'subtree', req.headers['last-event-id'],
+    const stream = await openStream(takeOver(req, reply), principalOf(req), path, 'subtree', req.headers['last-event-id'], req.query.tokens === 'true',
       (s) => s.send('health', { ...agent.health, path, state: agent.state }), () => Promise.resolve(0));
     const heartbeat = setInterval(() => {
       const current = runtime.tree.find(path);
@@ -110,14 +117,14 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
 
   app.get('/agents/:path/log', {
     config: streamConfig,
-    schema: { tags, operationId: 'agentLog', summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, headers: streamHeaders, response: sse },
+    schema: { tags, operationId: 'agentLog', summary: "SSE: the agent's recent log entries, then new ones as they happen", params: pathParams, querystring: streamQuery, headers: streamHeaders, response: sse },
   }, async (req, reply) => {
     const path = agentPath(req.params.path);
     const agent = runtime.get(path);
     // Not the log of an earlier agent that was purged from the same path.
     const since = new Date(agent.createdAtMs).toISOString();
     const viewer = principalOf(req);
-    await openStream(takeOver(req, reply), viewer, path, 'self', req.headers['last-event-id'], () => {}, async (stream) => {
+    await openStream(takeOver(req, reply), viewer, path, 'self', req.headers['last-event-id'], req.query.tokens === 'true', () => {}, async (stream) => {
       // From the store, including entries still waiting for their commit; new ones follow as they are published.
       let last = 0;
       for (const event of await runtime.store.recentEvents(path, LIMITS.logBacklogEntries)) {
