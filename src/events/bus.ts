@@ -50,18 +50,7 @@ export class EventBus {
     this.history.add(event);
     for (const sink of this.sinks) sink(event);
     let wire: string | undefined;
-    let end = -1;
-    do {
-      end = path.indexOf('/', end + 1);
-      const prefix = end === -1 ? path : path.slice(0, end);
-      const subs = this.subscribers.get(prefix);
-      if (subs) {
-        for (const sub of subs) {
-          if (sub.scope === 'self' && prefix !== path) continue;
-          sub.deliver(event, (wire ??= sseFrame(event)));
-        }
-      }
-    } while (end !== -1);
+    this.forEachSubscriber(path, (sub) => sub.deliver(event, (wire ??= sseFrame(event))));
     return event;
   }
 
@@ -72,16 +61,18 @@ export class EventBus {
   publishEphemeral(path: string, type: string, data: Record<string, unknown>): void {
     if (this.ephemeralSubscribers === 0) return;
     let wire: string | undefined;
+    this.forEachSubscriber(path, (sub) => sub.ephemeral?.((wire ??= `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`)));
+  }
+
+  /** Every subscriber an event at `path` reaches: subtree ones at the path and each ancestor, `self` ones at the path. */
+  private forEachSubscriber(path: string, visit: (subscriber: Subscriber) => void): void {
     let end = -1;
     do {
       end = path.indexOf('/', end + 1);
       const prefix = end === -1 ? path : path.slice(0, end);
       const subs = this.subscribers.get(prefix);
       if (subs) {
-        for (const sub of subs) {
-          if (!sub.ephemeral || (sub.scope === 'self' && prefix !== path)) continue;
-          sub.ephemeral((wire ??= `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`));
-        }
+        for (const sub of subs) if (sub.scope !== 'self' || prefix === path) visit(sub);
       }
     } while (end !== -1);
   }
