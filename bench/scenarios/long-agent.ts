@@ -61,7 +61,7 @@ export async function longAgentFigures(base: BenchBase): Promise<Row[]> {
       if (calls >= nextSample) {
         const rss = rssOf(daemon.pid);
         if (rssEarly === 0) rssEarly = rss;
-        samples.push(`${calls}: ${fmt.mib(rss)}`);
+        samples.push(`${calls}: ${fmt.mib(rss)} (heap used ${fmt.mib(await heapUsedOf(daemon.url))})`);
         nextSample += 150;
       }
     }
@@ -90,6 +90,12 @@ export async function longAgentFigures(base: BenchBase): Promise<Row[]> {
     await fake.close();
     site.close();
   }
+}
+
+/** The daemon's V8 heap in use, from its own /metrics (prom-client's default metrics): RSS beside it tells a leak from headroom. */
+async function heapUsedOf(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
 }
 
 function rssOf(pid: number): number {
