@@ -8,6 +8,7 @@ import type { AgentEvent } from '../events/types.js';
 import { encodeAgent } from './record-codec.js';
 import { openSchema } from './schema.js';
 import { SqliteReads } from './sqlite-reads.js';
+import type { StoreOp } from './store-op.js';
 import type { HistoryPage, HistoryRow, Store, StoredState } from './store.js';
 
 export interface SqliteStoreOptions {
@@ -29,16 +30,7 @@ export const EVENTS_BETWEEN_PRUNES = 10_000;
 export const COMMIT_RETRY_MIN_MS = 100;
 export const COMMIT_RETRY_MAX_MS = 5_000;
 
-type Op =
-  | { kind: 'agent'; agent: AgentRecord }
-  | { kind: 'delete'; path: string }
-  | { kind: 'event'; event: AgentEvent }
-  | { kind: 'checkpoint'; checkpoint: Checkpoint }
-  | { kind: 'approval'; approval: Approval }
-  | { kind: 'turn'; path: string; seq: number; rowKind: HistoryKind; json: TurnJson }
-  | { kind: 'replaceTurn'; path: string; seq: number; json: TurnJson }
-  | { kind: 'inbox'; path: string; seq: number; item: InboxItem }
-  | { kind: 'takeInbox'; path: string; beforeSeq: number };
+type Op = StoreOp;
 
 /**
  * SQLite in WAL mode. Writes are queued and committed together once per event-loop turn (group commit): every

@@ -1,19 +1,10 @@
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
 import type { Approval } from '../../domain/approval.js';
 import type { AgentEvent } from '../../events/types.js';
+import type { StoreOp } from '../store-op.js';
 import { encodeAgent } from '../record-codec.js';
 
-/** One queued write, in the order the runtime made it (the same operations as the SQLite store's). */
-export type Op =
-  | { kind: 'agent'; agent: AgentRecord }
-  | { kind: 'delete'; path: string }
-  | { kind: 'event'; event: AgentEvent }
-  | { kind: 'checkpoint'; checkpoint: Checkpoint }
-  | { kind: 'turn'; path: string; seq: number; rowKind: HistoryKind; json: TurnJson }
-  | { kind: 'replaceTurn'; path: string; seq: number; json: TurnJson }
-  | { kind: 'inbox'; path: string; seq: number; item: InboxItem }
-  | { kind: 'takeInbox'; path: string; beforeSeq: number }
-  | { kind: 'approval'; approval: Approval };
+export type Op = StoreOp;
 
 export interface Statement {
   text: string;
