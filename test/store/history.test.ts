@@ -118,7 +118,7 @@ describeStores('the conversation store', (backend) => {
     expect(a.inbox).toHaveLength(100);
   });
 
-  it('opens a database of the previous version: inbox out of the agent row, the latest turns as the context', async (context) => {
+  it('opens a database of the previous version: inbox out of the agent row, the latest turns as the context (SQLite only: skipped on PostgreSQL, which had no previous version)', async (context) => {
     if (backend().name !== 'sqlite') return context.skip(); // a SQLite file of the previous version; PostgreSQL had none
     mkdirSync(dirname(backend().file!), { recursive: true });
     const db = new Database(backend().file!);
