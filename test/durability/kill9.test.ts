@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentNodeJson } from '../../src/domain/schemas.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { api, type Api } from '../support/daemon.js';
+import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
 import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
 import { dataOf, openSse, type ParsedEvent, type SseConnection } from '../support/sse-client.js';
 
@@ -16,57 +14,12 @@ import { dataOf, openSse, type ParsedEvent, type SseConnection } from '../suppor
  * directory, is killed with SIGKILL right after an acknowledged request, and started again on the same database.
  * Its agents talk to a fake Messages API in this process, which outlives both daemons.
  */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Starting the daemon under tsx takes a few seconds on a busy machine. */
-const START_TIMEOUT_MS = 30_000;
 const SHUTDOWN_LIMIT_MS = 5_000;
 
-interface DaemonProcess {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 const started: DaemonProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
-
-/** Starts the daemon and resolves once it logs that it is listening. */
-async function startDaemonProcess(env: Record<string, string>): Promise<DaemonProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', AUTON_HOST: '127.0.0.1', AUTON_PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })));
-  const daemon: DaemonProcess = { url: `http://127.0.0.1:${port}`, child, exited };
+async function startDaemon(env: Record<string, string>): Promise<DaemonProcess> {
+  const daemon = await startDaemonProcess(env);
   started.push(daemon);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  await new Promise<void>((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`the daemon did not listen within ${START_TIMEOUT_MS} ms: ${stderr}`)), START_TIMEOUT_MS);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      if (!buffered.includes('"msg":"auton is listening"')) return;
-      clearTimeout(timer);
-      resolve();
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`the daemon exited (${code ?? signal}) before listening: ${stderr}`));
-    });
-  });
-  child.stdout!.resume(); // keep draining the log
   return daemon;
 }
 
@@ -105,7 +58,7 @@ describe('kill -9 and start again on the same AUTON_DB', () => {
       AUTON_DB: join(dir, 'auton.db'), ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'test',
       AUTON_MODEL_MAX_RETRIES: '0', AUTON_JUDGE_EVERY_TURNS: '0', AUTON_RESTART_BACKOFF_MS: '0',
     };
-    daemon = await startDaemonProcess(env);
+    daemon = await startDaemon(env);
     http = api(daemon.url);
 
     // worker: three turns (start, a message, guidance), a checkpoint, an operator restart, another checkpoint.
@@ -140,7 +93,7 @@ describe('kill -9 and start again on the same AUTON_DB', () => {
     before.seenAfterCursor = stream.events.filter((e) => e.id !== undefined && idOf(e) > Number(before.cursor));
     before.maxSeenId = Math.max(...stream.events.filter((e) => e.id !== undefined).map(idOf));
 
-    daemon = await startDaemonProcess(env);
+    daemon = await startDaemon(env);
     http = api(daemon.url);
   }, 90_000);
 
