@@ -50,6 +50,10 @@ const configSchema = z.object({
   AUTON_MODEL_WINDOWS_FILE: z.string().min(1).optional(),
   // Several daemons on one PostgreSQL (README, "Several daemons"): a subtree's lease lasts this long unrenewed.
   AUTON_LEASE_TTL_MS: intFrom(3_000, 600_000).default(15_000),
+  // Unique per daemon; a restart under the same id takes its subtrees back at once. Default: host name and port.
+  AUTON_DAEMON_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'letters, digits and . _ : - (at most 100)').optional(),
+  // Where peers forward requests to; default http://<AUTON_HOST or the host name>:<port>.
+  AUTON_ADVERTISE_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTON_MCP_CONFIG: z.string().min(1).optional(),
   AUTON_MCP_CALL_TIMEOUT_MS: intFrom(100, 3_600_000).default(60_000),
   AUTON_MCP_START_TIMEOUT_MS: intFrom(100, 600_000).default(30_000),

@@ -22,6 +22,9 @@ import { ApprovalRegistry } from './approvals/registry.js';
 import { PriceTable } from './usage/pricing.js';
 import { Supervisor } from './supervision/supervisor.js';
 import { addSubtreeSpend, backfillSubtreeSpend } from './subtree/spend.js';
+import { hostname } from 'node:os';
+import { subtreeHost } from './cluster/subtree-host.js';
+import { storeUnavailable } from './domain/errors.js';
 
 export interface Daemon {
   app: AutonApp;
@@ -48,7 +51,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   // A full disk must fail a write (EFBIG, retried), not kill the process: SIGXFSZ would end it by default.
   process.on('SIGXFSZ', ignoreSignal);
   // SQLite file (locked to this daemon) or PostgreSQL URL (connected and migrated); failures are one line.
-  const { store, release: unlock } = await openStore(config);
+  const { store, release: unlock, cluster } = await openStore(config, clock, options.logger);
   const bus = new EventBus(clock);
   const mcp = startMcp(config, options.logger, clock);
   const runtime = new Runtime({
@@ -58,7 +61,8 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       validateSchedule(spec.schedule);
     },
   });
-  const restored = restoreTree(runtime, await store.load());
+  // On PostgreSQL the subtrees this daemon leases are loaded once the engines exist (cluster.node.start below).
+  const restored = cluster ? { active: [] } : restoreTree(runtime, await store.load());
   const approvals = new ApprovalRegistry(runtime);
   approvals.restore(await store.loadApprovals());
   bus.addSink((event) => store.appendEvent(event));
@@ -67,6 +71,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const metrics = new AutonMetrics({ agents: () => runtime.tree.all(), sseClients });
   bus.addSink((event) => metrics.observeEvent(event));
   mcp.observe(metrics.registry);
+  cluster?.metrics.register(metrics.registry, () => cluster.node.leases().length);
 
   backfillSubtreeSpend(runtime.tree);
   const oversight = new OversightEngine(runtime, config.AUTON_OVERSIGHT_INTERVAL_MS, { prices, windows });
@@ -90,13 +95,28 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   });
   runtime.driver = runner;
   const scheduler = new Scheduler(runtime);
+  if (cluster) {
+    const { node } = cluster;
+    runtime.roots = {
+      check: (id) => {
+        if (!node.holds(id)) throw storeUnavailable(`this daemon holds no lease on ${id}; spawn roots with POST /agents, which places them`);
+      },
+      claim: (id) => node.claimRoot(id),
+    };
+    await node.start(subtreeHost(() => ({ runtime, store: cluster.store, approvals, runner, supervisor })), runtime.bus);
+  }
 
   let accepting = true;
-  const app = await buildApp({ runtime, oversight, approvals, metrics, sseClients, config, mcp, isAccepting: () => accepting }, { logger: options.logger });
+  const app = await buildApp({
+    runtime, oversight, approvals, metrics, sseClients, config, mcp, isAccepting: () => accepting, cluster: cluster?.node,
+  }, { logger: options.logger });
   try {
     await app.listen({ host: config.AUTON_HOST, port: config.AUTON_PORT });
   } catch (error) {
     await app.close();
+    for (const agent of runtime.tree.all()) runner.halt(agent);
+    await store.flush().catch(() => {});
+    await cluster?.node.drain().catch(() => {});
     await store.close();
     unlock();
     throw error;
@@ -111,6 +131,9 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.AUTON_PORT;
   const host = config.AUTON_HOST.includes(':') ? `[${config.AUTON_HOST}]` : config.AUTON_HOST;
+  // Peers forward requests here: a wildcard address is no address to reach, the host name is.
+  const reachable = config.AUTON_HOST === '0.0.0.0' || config.AUTON_HOST === '::' ? hostname() : host;
+  await cluster?.node.join(config.AUTON_ADVERTISE_URL?.replace(/\/$/, '') ?? `http://${reachable}:${port}`);
   let closing: Promise<void> | null = null;
   return {
     app, runtime, approvals, oversight, runner,
@@ -124,6 +147,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       for (const agent of runtime.tree.all()) runner.halt(agent);
       await mcp.pool.close();
       await store.flush().catch(() => {}); // a store still failing: close() tries once more; unacknowledged writes are lost
+      await cluster?.node.drain().catch(() => {}); // hands the subtrees over at once, now that their writes are stored
       await store.close();
       unlock();
       process.off('SIGXFSZ', ignoreSignal);

@@ -60,6 +60,21 @@ export class ApprovalRegistry {
     }
   }
 
+  /** The subtree under `root` moved to another daemon: its approvals are that daemon's now. */
+  forgetSubtree(root: string): void {
+    const under = (path: string) => path === root || path.startsWith(`${root}/`);
+    for (const [id, approval] of this.byId) {
+      if (!under(approval.path)) continue;
+      this.byId.delete(id);
+      this.unanswered.delete(id);
+      const timer = this.timers.get(id);
+      if (timer) clearTimeout(timer);
+      this.timers.delete(id);
+      this.waiters.delete(id);
+    }
+    for (const path of this.pendingByPath.keys()) if (under(path)) this.pendingByPath.delete(path);
+  }
+
   /**
    * Before a tool runs: null lets it run; a string is the refusal the model reads. A call that needs a yes holds
    * here until a person decides, the approval times out, or the agent is halted (`signal`).

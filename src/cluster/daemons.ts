@@ -33,6 +33,14 @@ export async function heartbeat(sql: Sql, id: string, nowMs: number, load: numbe
   return rowCount === 1;
 }
 
+/**
+ * A root was just placed here: counted now, not at the next heartbeat, so placements made in between spread to the
+ * other daemons instead of all landing on the one that looked least loaded.
+ */
+export async function bumpLoad(sql: Sql, id: string): Promise<void> {
+  await sql.query('UPDATE daemons SET load = load + 1 WHERE id = $1', [id]);
+}
+
 /** A draining daemon takes no new roots (SIGTERM: it is handing its subtrees over). */
 export async function setDraining(sql: Sql, id: string): Promise<void> {
   await sql.query('UPDATE daemons SET draining = true WHERE id = $1', [id]);

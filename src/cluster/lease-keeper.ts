@@ -1,5 +1,5 @@
 import { heartbeat } from './daemons.js';
-import { acquireLease, claimExpiredLeases, releaseLease, renewLeases, type Lease } from './leases.js';
+import { acquireLease, claimExpiredLeases, reclaimOwnLeases, releaseLease, renewLeases, type Lease } from './leases.js';
 import type { Sql } from './pg/db.js';
 
 /** Why a lease stopped being ours: another daemon holds it now, we could not renew it in time, or we gave it up. */
@@ -65,6 +65,23 @@ export class LeaseKeeper {
     const lease = await acquireLease(this.o.sql, root, this.o.daemonId, this.o.clock(), this.o.ttlMs);
     if (lease) this.held.set(root, lease);
     return lease;
+  }
+
+  /**
+   * After a restart under the same daemon id: takes back at once, at their next epochs, the leases its previous
+   * process held (they would otherwise sit out their TTL). Safe even if another process wrongly runs with this id:
+   * the epoch moves on, and that one's writes are fenced out.
+   */
+  async reclaimOwn(): Promise<Lease[]> {
+    const leases = await reclaimOwnLeases(this.o.sql, this.o.daemonId, this.o.clock(), this.o.ttlMs);
+    for (const lease of leases) this.held.set(lease.root, lease);
+    return leases;
+  }
+
+  /** A commit found `root` fenced out at `epoch`: it is lost now, not at the next renewal. */
+  dropLost(root: string, epoch: number): void {
+    const lease = this.held.get(root);
+    if (lease && lease.epoch === epoch) this.lose(lease, 'taken');
   }
 
   /** Failover: adopts up to `limit` roots whose owners stopped renewing (or released them); renewed from now on. */

@@ -64,6 +64,37 @@ export async function claimExpiredLeases(sql: Sql, owner: string, nowMs: number,
     .sort((a, b) => a.root.localeCompare(b.root));
 }
 
+/** Every lease recorded under `owner`, taken again at its next epoch (a restart under the same daemon id). */
+export async function reclaimOwnLeases(sql: Sql, owner: string, nowMs: number, ttlMs: number): Promise<Lease[]> {
+  const { rows } = await sql.query<{ root_path: string; epoch: string }>(
+    'UPDATE subtree_leases SET epoch = epoch + 1, lease_until = $2 WHERE owner = $1 RETURNING root_path, epoch',
+    [owner, ts(nowMs + ttlMs)],
+  );
+  return rows.map((r) => ({ root: r.root_path, owner, epoch: Number(r.epoch), untilMs: nowMs + ttlMs }));
+}
+
+/** Roots stored before leases existed (one daemon's database): a released lease each, for the first daemon to take. */
+export async function leaseUnleasedRoots(sql: Sql): Promise<void> {
+  await sql.query(
+    `INSERT INTO subtree_leases (root_path, owner, epoch, lease_until)
+     SELECT path, '', 1, '-infinity' FROM agents WHERE strpos(path, '/') = 0
+     ON CONFLICT (root_path) DO NOTHING`,
+  );
+}
+
+/** Who holds `root` now, for routing a request: absent when no daemon ever leased it. */
+export interface LeaseHolder { owner: string; epoch: number; untilMs: number; address: string | null }
+
+export async function leaseHolder(sql: Sql, root: string): Promise<LeaseHolder | undefined> {
+  const { rows } = await sql.query<{ owner: string; epoch: string; until_ms: string | null; address: string | null }>(
+    `SELECT l.owner, l.epoch, CASE WHEN isfinite(l.lease_until) THEN extract(epoch FROM l.lease_until) * 1000 END AS until_ms, d.address
+       FROM subtree_leases l LEFT JOIN daemons d ON d.id = l.owner WHERE l.root_path = $1`,
+    [root],
+  );
+  const r = rows[0];
+  return r && { owner: r.owner, epoch: Number(r.epoch), untilMs: r.until_ms === null ? -Infinity : Number(r.until_ms), address: r.address };
+}
+
 /**
  * Extends every lease in `leases` (one daemon's) in one statement. Conditional on owner and epoch: a lease that
  * moved on is not renewed. Returns the roots still held, with their new expiry; the others are lost.

@@ -6,6 +6,8 @@ export interface Subscriber {
   deliver(event: AgentEvent, wire: string): void;
   /** Takes ephemeral events too (live tokens): their SSE frame, which has no id. Absent: it gets none. */
   readonly ephemeral?: (wire: string) => void;
+  /** Ends the subscription from the bus's side (its subtree moved to another daemon). */
+  readonly end?: () => void;
 }
 
 /** Receives every event as it is published; the durable store is one (it persists them in order). */
@@ -27,6 +29,13 @@ export class EventBus {
   /** Subscribers that take ephemeral events: while there are none, publishing one costs nothing. */
   private ephemeralSubscribers = 0;
   private nextId: number;
+  /** Block numbering (several daemons on one database): ids below `idEnd`; a refill is asked for at `lowMark`. */
+  private idEnd = Infinity;
+  private lowMark = Infinity;
+  private blockSize = 0;
+  private nextBlock: number | null = null;
+  private refill: (() => Promise<number>) | null = null;
+  private refilling = false;
 
   constructor(private readonly clock: () => number = Date.now, lastId = 0) {
     this.nextId = lastId + 1;
@@ -41,11 +50,44 @@ export class EventBus {
     this.nextId = Math.max(this.nextId, lastId + 1);
   }
 
+  /**
+   * Numbers events from blocks of `size` ids handed out by `refill` (src/cluster/event-ids.ts), starting with the
+   * block at `start` now. The next block is asked for when half of the current one is used.
+   */
+  useIdBlocks(start: number, size: number, refill: () => Promise<number>): void {
+    this.blockSize = size;
+    this.refill = refill;
+    this.jumpToBlock(start);
+  }
+
+  /** Continues in the block at `start` (above every id handed out before it, by any daemon). */
+  jumpToBlock(start: number): void {
+    this.nextId = start;
+    this.idEnd = start + this.blockSize;
+    this.lowMark = this.idEnd - Math.floor(this.blockSize / 2);
+    this.nextBlock = null;
+  }
+
+  private idsRunningLow(): void {
+    if (this.nextId >= this.idEnd && this.nextBlock !== null) return this.jumpToBlock(this.nextBlock);
+    // Past the end with no next block: the database has not answered for half a block of events (its commits are
+    // failing too). Numbering goes on past the block, into ids another daemon may also use: a known limit
+    // (docs/scale-out.md), reached only after ~500,000 events without a database.
+    if (this.refilling || this.nextBlock !== null || !this.refill) return;
+    this.refilling = true;
+    this.refill().then((start) => {
+      this.nextBlock = start;
+    }, () => undefined).finally(() => {
+      this.refilling = false;
+    });
+  }
+
   addSink(sink: EventSink): void {
     this.sinks.push(sink);
   }
 
   publish(path: string, type: string, data: Record<string, unknown> = {}): AgentEvent {
+    if (this.nextId >= this.lowMark) this.idsRunningLow();
     const event: AgentEvent = { id: this.nextId++, type, path, timestamp: new Date(this.clock()).toISOString(), data };
     this.history.add(event);
     for (const sink of this.sinks) sink(event);
@@ -90,6 +132,14 @@ export class EventBus {
       subs.delete(subscriber);
       if (subs.size === 0 && this.subscribers.get(path) === subs) this.subscribers.delete(path);
     };
+  }
+
+  /** Ends every subscription at or under `root`: clients reconnect and reach the subtree's new owner. */
+  endSubtree(root: string): void {
+    for (const [path, subs] of [...this.subscribers]) {
+      if (path !== root && !path.startsWith(`${root}/`)) continue;
+      for (const sub of [...subs]) sub.end?.();
+    }
   }
 
   subscriberCount(): number {

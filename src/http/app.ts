@@ -19,6 +19,8 @@ import { finishDocument, openApiInfo } from './openapi.js';
 import { agentRoutes } from './routes/agents.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { checkpointRoutes } from './routes/checkpoints.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { clusterRouting } from './cluster-routing.js';
 import { conversationRoutes } from './routes/conversation.js';
 import { consoleRoutes } from './routes/console.js';
 import { healthRoutes } from './routes/health.js';
@@ -89,6 +91,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
+  // Several daemons: every route about one subtree runs where it is owned (before the MCP check: the owner does it).
+  if (ctx.cluster) app.addHook('preHandler', clusterRouting(ctx.cluster, ctx.runtime));
   await app.register(mcpRoutes(ctx)); // before the agent routes: its spawn check hooks them
   await app.register(agentRoutes(ctx));
   await app.register(checkpointRoutes(ctx));
@@ -98,6 +102,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions) {
   await app.register(oversightRoutes(ctx));
   await app.register(healthRoutes(ctx));
   await app.register(metricsRoutes(ctx));
+  await app.register(clusterRoutes(ctx));
   await app.register(consoleRoutes);
   return app;
 }

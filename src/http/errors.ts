@@ -56,6 +56,7 @@ export function handleFrameworkError(error: FastifyError, _request: FastifyReque
 /** Fastify's error handler: typed domain errors, validation and framework errors all become `{statusCode, error, message}`. */
 export function handleError(error: FastifyError | DomainError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof DomainError) return sendError(reply, STATUS_BY_CODE[error.code], error.message);
+  if (error instanceof HttpError) return sendError(reply, error.statusCode, error.message);
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request';
     return sendError(reply, 400, error.validation.map((v) => describeIssue(v, where)).join('; '));

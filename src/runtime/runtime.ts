@@ -33,6 +33,14 @@ export interface RuntimeDeps {
  * (the transition table and the tree's limits do), records an event for every change, queues it for the store,
  * and tells the driver to start, wake or halt work.
  */
+/** The leases on root subtrees (src/cluster/node.ts), as the runtime needs them to create roots. */
+export interface RootLeases {
+  /** Throws (a 503) unless this daemon holds the lease on the root `id`. */
+  check(id: string): void;
+  /** Takes the lease on the new root `id` (a fork of a root), or throws. */
+  claim(id: string): Promise<void>;
+}
+
 export class Runtime {
   readonly tree = new AgentTree();
   readonly bus: EventBus;
@@ -43,6 +51,8 @@ export class Runtime {
   private readonly maxAgents: number;
   private readonly quotas: ScopeQuotas | undefined;
   private readonly context: ContextKeeper;
+  /** Several daemons on one database: a root may be created only under a lease this daemon holds. */
+  roots: RootLeases | null = null;
 
   constructor(deps: RuntimeDeps) {
     this.bus = deps.bus;
@@ -76,14 +86,20 @@ export class Runtime {
     this.store.assertWritable();
   }
 
-  /** Starts the agent's loop, once its context is in memory (an agent restored idle reads it when first woken). */
+  /**
+   * Starts the agent's loop, once its context is in memory (an agent restored idle reads it when first woken).
+   * Not for a record no longer in the tree (purged, or its subtree moved to another daemon): a timer set before
+   * must not start it here.
+   */
   activate(agent: AgentRecord): void {
+    if (this.tree.find(agent.path) !== agent) return;
     if (agent.contextLoaded) this.driver.activate(agent);
     else this.loadContextThen(agent, () => this.driver.activate(agent));
   }
 
   /** Wakes the agent's loop (new messages, guidance, a schedule), once its context is in memory. */
   wake(agent: AgentRecord): void {
+    if (this.tree.find(agent.path) !== agent) return;
     if (agent.contextLoaded) this.driver.wake(agent);
     else this.loadContextThen(agent, () => this.driver.wake(agent));
   }
@@ -112,6 +128,7 @@ export class Runtime {
     // A child's approval rules may tighten what it inherits, never loosen it (a 400 naming the rule).
     if (parentPath !== null && body.policy) checkNoLooserRules(body.policy.approvals, this.tree.get(parentPath), (a) => (a.parentPath === null ? undefined : this.tree.find(a.parentPath)));
     const id = body.id ?? this.tree.uniqueId(parentPath, idFromGoal(body.spec.goal));
+    if (parentPath === null) this.roots?.check(id);
     return this.create(parentPath, id, body.spec, body.policy ?? policySchema.parse({}), null, actor);
   }
 
@@ -269,6 +286,11 @@ export class Runtime {
     const rows = await this.store.checkpointContext(checkpoint);
     this.admit(actor); // the store may have failed while the checkpoint was read
     const id = options.id ?? this.tree.uniqueId(source.parentPath, `${source.id}-fork`);
+    if (source.parentPath === null && this.roots) {
+      this.tree.checkSpawn(null, id); // a 409 here before a lease is taken for a name in use
+      await this.roots.claim(id);
+      this.admit(actor);
+    }
     return this.forkInto(source.parentPath, id, source, checkpoint, rows, actor);
   }
 

@@ -95,4 +95,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX approvals_by_path ON approvals (path);
     `,
   },
+  {
+    version: 4,
+    name: 'event ids in blocks, unique across daemons',
+    // Each daemon numbers events from a block it takes with nextval (src/cluster/event-ids.ts): ids never collide,
+    // and a block taken at a takeover is above every id the previous owner had. Starts above the ids already used.
+    sql: `
+      CREATE SEQUENCE event_id_blocks INCREMENT BY ${2 ** 20} MINVALUE 1;
+      SELECT setval('event_id_blocks', 1 + greatest(
+        (SELECT coalesce(max(id), 0) FROM events),
+        (SELECT coalesce(max(value), 0) FROM store_meta WHERE key = 'event_id_high_water')), false);
+    `,
+  },
 ];

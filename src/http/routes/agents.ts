@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ByteWriter } from '../../domain/byte-writer.js';
 import { renderNode, writeNode } from '../../domain/node-json.js';
+import { mergeRoots } from '../../cluster/remote-tree.js';
 import {
   agentNodeSchema, messageBodySchema, patchBodySchema, restartBodySchema, type PolicyPatch,
   resumeBodySchema, spawnBodySchema, suspendBodySchema,
@@ -54,8 +55,11 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
     out.ascii('{"agents":[');
     let i = 0;
     let listed = 0;
+    // Several daemons: the subtrees the others own, as stored, beside this daemon's own.
+    const remote = ctx.cluster ? await ctx.cluster.remoteTree() : null;
+    const all = remote ? mergeRoots(runtime.tree.roots, remote.roots) : runtime.tree.roots;
     // A scoped key sees its scope's agent as its only root.
-    const { roots, total } = visibleRoots(principalOf(req), runtime.tree.roots, (p) => runtime.tree.find(p));
+    const { roots, total } = visibleRoots(principalOf(req), all, (p) => runtime.tree.find(p) ?? remote?.find(p));
     for (const root of roots) {
       if (i++ < offset) continue;
       if (listed >= limit) break;

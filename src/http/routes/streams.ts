@@ -76,6 +76,7 @@ export const streamRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     const unsubscribe = runtime.bus.subscribe(path, {
       scope,
       deliver: (event, wire) => (held ? held.push([event, wire]) : deliver(event, wire)),
+      end: () => stream.close(), // the subtree moved to another daemon: the client reconnects and reaches it there
       ...(tokens ? { ephemeral: (wire: string) => (held ? held.push([null, wire]) : stream.offer(wire)) } : {}),
     });
     stream.whenClosed(() => {

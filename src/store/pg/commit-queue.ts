@@ -25,8 +25,12 @@ export class CommitQueue<T> {
   failure: string | null = null;
 
   /** `commitNow` is what the scheduled and retried commits call (the store's own `commit`, so tests can count them). */
+  /**
+   * `write` stores a batch or throws (kept and retried). It may instead return an error: the batch is done, but its
+   * waiters are refused with that error (writes it had to leave out, e.g. under a lease this daemon lost).
+   */
   constructor(
-    private readonly write: (batch: T[]) => Promise<void>,
+    private readonly write: (batch: T[]) => Promise<Error | void>,
     private readonly describe: (error: unknown) => string,
     private readonly commitNow: () => unknown = () => this.commit(),
   ) {}
@@ -78,8 +82,9 @@ export class CommitQueue<T> {
     this.waiters = [];
     this.inFlight = batch;
     this.inFlightWaiters = waiters;
+    let refused: Error | void = undefined;
     try {
-      if (batch.length > 0) await this.write(batch);
+      if (batch.length > 0) refused = await this.write(batch);
     } catch (error) {
       this.inFlight = [];
       this.inFlightWaiters = null;
@@ -91,7 +96,7 @@ export class CommitQueue<T> {
     this.inFlightWaiters = null;
     this.failure = null;
     this.retryDelayMs = COMMIT_RETRY_MIN_MS;
-    for (const w of waiters) w.resolve();
+    for (const w of waiters) refused ? w.reject(refused) : w.resolve();
   }
 
   private fail(error: unknown, waiters: Waiter[]): void {

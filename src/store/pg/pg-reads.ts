@@ -1,5 +1,6 @@
 import type { Checkpoint, ContextRef, InboxItem } from '../../domain/agent.js';
 import type { Sql } from '../../cluster/pg/db.js';
+import type { Approval } from '../../domain/approval.js';
 import type { AgentEvent } from '../../events/types.js';
 import { decodeAgent } from '../record-codec.js';
 import { hasWorkNow } from '../sqlite-reads.js';
@@ -59,24 +60,36 @@ export async function readRecentEvents(sql: Sql, path: string, limit: number): P
 }
 
 /**
- * Keeps the latest `retained` ids (inside the commit's transaction); returns the id it pruned through, or the
- * previous cut when there was nothing to prune.
+ * Keeps the latest `retained` events (inside the commit's transaction); returns the id it pruned through, or the
+ * previous cut when there was nothing to prune. Counted in rows, not ids: ids from several daemons' blocks have gaps.
  */
 export async function pruneEvents(sql: Sql, retained: number, prunedThrough: number): Promise<number> {
-  const { rows } = await sql.query<{ last: string | null }>('SELECT MAX(id) AS last FROM events');
-  const through = Number(rows[0]?.last ?? 0) - retained;
+  const { rows } = await sql.query<{ id: string }>('SELECT id FROM events ORDER BY id DESC OFFSET $1 LIMIT 1', [retained]);
+  const through = Number(rows[0]?.id ?? 0);
   if (through <= prunedThrough) return prunedThrough;
   await sql.query('DELETE FROM events WHERE id <= $1', [through]);
   await writeMeta(sql, EVENTS_PRUNED_THROUGH, through);
   return through;
 }
 
-/** Every agent with its inbox and exactly its context (summary first), every checkpoint, the recent events. */
-export async function readState(sql: Sql, eventsLoadedAtStart: number): Promise<StoredState & { checkpoints: Checkpoint[] }> {
-  const agents = (await sql.query<{ json: string }>('SELECT json FROM agents')).rows.map((r) => decodeAgent(r.json));
+/** Rows of the subtrees under `roots` (all rows when null). */
+const IN_ROOTS = "($1::text[] IS NULL OR split_part(path, '/', 1) = ANY($1::text[]))";
+
+/** The approvals of the subtrees under `roots`, oldest first. */
+export async function readSubtreeApprovals(sql: Sql, roots: readonly string[]): Promise<Approval[]> {
+  const { rows } = await sql.query<{ json: string }>(`SELECT json FROM approvals WHERE ${IN_ROOTS}`, [roots]);
+  return rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs);
+}
+
+/**
+ * Every agent (or those under `roots`) with its inbox and exactly its context (summary first), their checkpoints,
+ * the recent events.
+ */
+export async function readState(sql: Sql, eventsLoadedAtStart: number, roots: readonly string[] | null = null): Promise<StoredState & { checkpoints: Checkpoint[] }> {
+  const agents = (await sql.query<{ json: string }>(`SELECT json FROM agents WHERE ${IN_ROOTS}`, [roots])).rows.map((r) => decodeAgent(r.json));
   agents.sort((a, b) => a.depth - b.depth);
   const byPath = new Map(agents.map((a) => [a.path, a]));
-  for (const row of (await sql.query<{ path: string; json: string }>('SELECT path, json FROM inbox ORDER BY path, seq')).rows) {
+  for (const row of (await sql.query<{ path: string; json: string }>(`SELECT path, json FROM inbox WHERE ${IN_ROOTS} ORDER BY path, seq`, [roots])).rows) {
     byPath.get(row.path)?.inbox.push(JSON.parse(row.json) as InboxItem);
   }
   // Only the agents with work to do now get their context (one query for all of them); the others read theirs when
@@ -97,7 +110,8 @@ export async function readState(sql: Sql, eventsLoadedAtStart: number): Promise<
     }
     for (const agent of working) agent.contextLoaded = true;
   }
-  const checkpoints = (await sql.query<{ json: string }>('SELECT json FROM checkpoints ORDER BY position')).rows.map((r) => JSON.parse(r.json) as Checkpoint);
+  const checkpoints = (await sql.query<{ json: string }>(`SELECT json FROM checkpoints WHERE ${IN_ROOTS} ORDER BY position`, [roots])).rows
+    .map((r) => JSON.parse(r.json) as Checkpoint);
   const events = (await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events ORDER BY id DESC LIMIT $1`, [eventsLoadedAtStart])).rows.reverse().map(eventFromRow);
   const { rows: [max] } = await sql.query<{ last: string | null }>('SELECT MAX(id) AS last FROM events');
   const lastEventId = Math.max(Number(max?.last ?? 0), (await readMeta(sql, EVENT_ID_HIGH_WATER)) ?? 0);

@@ -7,11 +7,13 @@ import type { Approval } from '../../domain/approval.js';
 import type { AgentEvent } from '../../events/types.js';
 import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, type SqliteStoreOptions } from '../sqlite-store.js';
 import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
+import { LeaseLostError } from '../../cluster/leases.js';
 import { planBatch, type Op } from './batch.js';
 import { CommitQueue } from './commit-queue.js';
-import { SingleDaemonLock } from './single-daemon.js';
+import { fenceBatch, pathOf, rootOf, type FencedOp, type Fencing } from './fencing.js';
 import {
-  EVENT_ID_HIGH_WATER, pruneEvents, readContext, readEventsSince, readHistory, readRecentEvents, readState, writeMeta,
+  EVENT_ID_HIGH_WATER, EVENTS_PRUNED_THROUGH, pruneEvents, readContext, readEventsSince, readHistory, readMeta, readRecentEvents, readState,
+  readSubtreeApprovals, writeMeta,
 } from './pg-reads.js';
 
 export type PgStoreOptions = SqliteStoreOptions;
@@ -26,14 +28,17 @@ export const DB_PROBE_INTERVAL_MS = 1_000;
  * asynchronously: operations queued meanwhile wait and go together in the next one, so commits never overlap and
  * stay in order. A commit that fails keeps its batch queued (ahead of newer writes) and is retried with back-off;
  * until it succeeds, and while the database does not answer the probe, the store is unhealthy and refuses new
- * operations with a 503. Event ids are reserved in the same transaction as the events (EVENT_ID_BLOCK).
+ * operations with a 503.
+ *
+ * Alone on its database (tests), event ids are reserved in the same transaction as the events (EVENT_ID_BLOCK).
+ * In a daemon, the store is fenced (src/store/pg/fencing.ts): it holds only the subtrees this daemon leases, loads
+ * them as they are adopted, stores a write only under the lease epoch it was made under, and event ids come from
+ * the database's blocks (src/cluster/event-ids.ts).
  */
 export class PgStore implements Store {
-  private readonly commits: CommitQueue<Op>;
+  private readonly commits: CommitQueue<FencedOp>;
   private readonly pendingAgents = new Set<string>();
   private probeFailure: string | null = null;
-  /** Another daemon took the database while this one was cut off from it: nothing more may be written. */
-  private lockFailure: string | null = null;
   private probing = false;
   private closed = false;
   private readonly probeTimer: NodeJS.Timeout;
@@ -44,24 +49,21 @@ export class PgStore implements Store {
   private readonly checkpointIndex = new Map<string, Checkpoint[]>();
 
   /** Connects (a failure is a one-line DatabaseStartError) and brings the schema up to date. */
-  static async open(url: string, options: PgStoreOptions): Promise<PgStore> {
+  static async connect(url: string): Promise<Db> {
     const db = await openDatabase(url);
-    let lock: SingleDaemonLock | undefined;
     try {
-      lock = await SingleDaemonLock.take(url);
       await migrate(db);
     } catch (error) {
-      await lock?.release();
       await db.close().catch(() => undefined);
       if (error instanceof SchemaTooNewError || error instanceof DatabaseStartError) throw error;
       // A role that may log in but not create tables (PostgreSQL 15: only the database owner may, by default).
       throw new DatabaseStartError(describeConnectionError(error, url));
     }
-    return new PgStore(db, url, options, lock);
+    return db;
   }
 
-  /** On a migrated database; the store closes `db` (and releases `lock`) when it closes. */
-  constructor(private readonly db: Db, private readonly url: string, private readonly options: PgStoreOptions, private readonly lock?: SingleDaemonLock) {
+  /** On a migrated database; the store closes `db` when it closes. */
+  constructor(private readonly db: Db, private readonly url: string, private readonly options: PgStoreOptions, private readonly fencing?: Fencing) {
     this.commits = new CommitQueue((ops) => this.write(ops), (error) => describeConnectionError(error, url), () => this.commit());
     this.probeTimer = setInterval(() => void this.probe(), DB_PROBE_INTERVAL_MS);
     this.probeTimer.unref();
@@ -110,8 +112,25 @@ export class PgStore implements Store {
   }
 
   async loadApprovals(): Promise<Approval[]> {
+    if (this.fencing) return [];
     const { rows } = await this.db.query<{ json: string }>('SELECT json FROM approvals');
     return rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs);
+  }
+
+  /**
+   * A subtree this daemon has just leased (at start or taking over from another daemon): its agents as `load()`
+   * gives them, its checkpoints indexed, its approvals. No events: replay reads them from the database.
+   */
+  async loadSubtrees(roots: readonly string[]): Promise<{ agents: AgentRecord[]; approvals: Approval[] }> {
+    const { checkpoints, agents } = await readState(this.db, 0, roots);
+    for (const checkpoint of checkpoints) this.indexCheckpoint(checkpoint);
+    return { agents, approvals: await readSubtreeApprovals(this.db, roots) };
+  }
+
+  /** A subtree this daemon no longer leases: forget what it kept of it (its queued writes are refused at commit). */
+  unloadSubtree(root: string): void {
+    for (const path of this.checkpointIndex.keys()) if (rootOf(path) === root) this.checkpointIndex.delete(path);
+    for (const path of this.pendingAgents) if (rootOf(path) === root) this.pendingAgents.delete(path);
   }
 
   saveCheckpoint(checkpoint: Checkpoint): void {
@@ -143,13 +162,15 @@ export class PgStore implements Store {
   }
 
   async eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): Promise<AgentEvent[] | 'gone'> {
+    // Other daemons prune too: ask the database how far.
+    if (this.fencing) this.prunedThroughEventId = Math.max(this.prunedThroughEventId, (await readMeta(this.db, EVENTS_PRUNED_THROUGH)) ?? 0);
     if (afterId < this.prunedThroughEventId) return 'gone';
     return readEventsSince(this.db, path, scope, afterId, limit);
   }
 
   /** Taken before the query: events of the commit under way are on disk or here, and appear once either way. */
   async recentEvents(path: string, limit: number): Promise<AgentEvent[]> {
-    const waiting = this.commits.pending().flatMap((op) => op.kind === 'event' && op.event.path === path ? [op.event] : []);
+    const waiting = this.commits.pending().flatMap(({ op }) => op.kind === 'event' && op.event.path === path ? [op.event] : []);
     const byId = new Map((await readRecentEvents(this.db, path, limit)).map((e) => [e.id, e]));
     for (const event of waiting) byId.set(event.id, event);
     const events = [...byId.values()].sort((a, b) => a.id - b.id);
@@ -174,7 +195,7 @@ export class PgStore implements Store {
   }
 
   problem(): string | null {
-    return this.closed ? 'the store is closed' : this.lockFailure ?? this.commits.failure ?? this.probeFailure;
+    return this.closed ? 'the store is closed' : this.commits.failure ?? this.probeFailure;
   }
 
   private indexCheckpoint(checkpoint: Checkpoint): void {
@@ -184,7 +205,8 @@ export class PgStore implements Store {
   }
 
   private push(op: Op): void {
-    this.commits.push(op);
+    const root = rootOf(pathOf(op));
+    this.commits.push({ op, root, epoch: this.fencing ? this.fencing.epochOf(root) ?? -1 : 0 });
   }
 
   /** Commits what is queued now (the group commit calls it once per event-loop turn). */
@@ -193,30 +215,57 @@ export class PgStore implements Store {
   }
 
   /**
-   * One batch in one transaction: its statements, the event-id reservation and, now and then, the pruning of old
-   * events. Throws (nothing of the batch committed) for the queue to retry.
+   * One batch in one transaction: the fence, its statements, the event-id reservation (unfenced) and, now and then,
+   * the pruning of old events. Throws (nothing of the batch committed) for the queue to retry. Writes made under a
+   * lease this daemon no longer holds are left out, and the batch's waiters are refused (nothing acknowledged that
+   * is not stored).
    */
-  private async write(ops: Op[]): Promise<void> {
+  private async write(batch: FencedOp[]): Promise<Error | void> {
     this.pendingAgents.clear(); // saved again from now on: queued again, written as it is then
-    if (this.lockFailure !== null) throw new Error(this.lockFailure);
+    const { ops, epochs, dropped } = this.sortByLease(batch);
     const statements = planBatch(ops);
     const eventCount = ops.reduce((n, op) => n + (op.kind === 'event' ? 1 : 0), 0);
-    const lastId = lastEventIdOf(ops);
+    const lastId = this.fencing ? 0 : lastEventIdOf(ops);
     const prune = this.eventsSincePrune + eventCount > EVENTS_BETWEEN_PRUNES;
     let highWater = this.eventIdHighWater;
     let prunedThrough = this.prunedThroughEventId;
-    await this.db.transaction(async (tx) => {
-      for (const s of statements) await tx.query(s.text, s.values);
-      if (lastId > highWater) {
-        highWater = lastId + EVENT_ID_BLOCK;
-        await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
-      }
-      if (prune) prunedThrough = await pruneEvents(tx, this.options.eventsRetained, prunedThrough);
-    });
+    try {
+      await this.db.transaction(async (tx) => {
+        if (this.fencing) await fenceBatch(tx, this.fencing.owner, epochs);
+        for (const s of statements) await tx.query(s.text, s.values);
+        if (lastId > highWater) {
+          highWater = lastId + EVENT_ID_BLOCK;
+          await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
+        }
+        if (prune) prunedThrough = await pruneEvents(tx, this.options.eventsRetained, prunedThrough);
+      });
+    } catch (error) {
+      // Another daemon owns the subtree now: stop it here; the retry leaves its writes out.
+      if (error instanceof LeaseLostError) this.fencing?.lost(error.root, error.epoch);
+      throw error;
+    }
     this.eventsSincePrune = prune ? 0 : this.eventsSincePrune + eventCount;
     this.eventIdHighWater = highWater;
     this.prunedThroughEventId = prunedThrough;
     this.probeFailure = null; // a commit is the best proof the database answers
+    if (dropped.size === 0) return;
+    return storeUnavailable(`this daemon lost its lease on ${[...dropped].join(', ')} before the change was stored, and did not store it; `
+      + 'another daemon owns it now: send the request again');
+  }
+
+  /** Fenced: the writes still under a lease this daemon holds at the epoch they were made under, and those epochs. */
+  private sortByLease(batch: readonly FencedOp[]): { ops: Op[]; epochs: Map<string, number>; dropped: Set<string> } {
+    const epochs = new Map<string, number>();
+    const dropped = new Set<string>();
+    if (!this.fencing) return { ops: batch.map((f) => f.op), epochs, dropped };
+    const ops: Op[] = [];
+    for (const { op, root, epoch } of batch) {
+      if (epoch > 0 && this.fencing.epochOf(root) === epoch) {
+        ops.push(op);
+        epochs.set(root, epoch);
+      } else dropped.add(root);
+    }
+    return { ops, epochs, dropped };
   }
 
   /** Between commits, asks the database whether it answers; a commit's own outcome speaks for it otherwise. */
@@ -226,7 +275,6 @@ export class PgStore implements Store {
     try {
       await this.db.query('SELECT 1');
       this.probeFailure = null;
-      this.lockFailure ??= (await this.lock?.check()) ?? null;
     } catch (error) {
       this.probeFailure = describeConnectionError(error, this.url);
     } finally {
@@ -241,9 +289,8 @@ export class PgStore implements Store {
     clearInterval(this.probeTimer);
     try {
       await this.commits.close();
-      if (this.commits.failure === null && this.lastAppendedEventId > 0) await writeMeta(this.db, EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
+      if (!this.fencing && this.commits.failure === null && this.lastAppendedEventId > 0) await writeMeta(this.db, EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
     } catch { /* the database is gone: nothing more can be written */ } finally {
-      await this.lock?.release();
       await this.db.close().catch(() => undefined);
     }
   }

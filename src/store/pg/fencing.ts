@@ -1,0 +1,59 @@
+import type { Sql } from '../../cluster/pg/db.js';
+import { LeaseLostError } from '../../cluster/leases.js';
+import type { StoreOp } from '../store-op.js';
+
+/**
+ * What the PostgreSQL store needs of this daemon's leases (src/cluster/node.ts) to fence its writes: every write is
+ * tagged with the epoch of its root's lease when it is queued, and a commit stores it only while that lease is
+ * still this daemon's, at that epoch (src/cluster/leases.ts, `fence`).
+ */
+export interface Fencing {
+  readonly owner: string;
+  /** The epoch of this daemon's lease on `root`; undefined when it holds none. */
+  epochOf(root: string): number | undefined;
+  /** A commit found the lease on `root` moved on: the daemon must stop the subtree at once. */
+  lost(root: string, epoch: number): void;
+}
+
+/** A queued write with the lease it was made under. */
+export interface FencedOp {
+  op: StoreOp;
+  root: string;
+  /** 0 when the store is not fenced (one daemon); -1 when the daemon held no lease on the root. */
+  epoch: number;
+}
+
+export const rootOf = (path: string) => {
+  const slash = path.indexOf('/');
+  return slash === -1 ? path : path.slice(0, slash);
+};
+
+export function pathOf(op: StoreOp): string {
+  switch (op.kind) {
+    case 'agent': return op.agent.path;
+    case 'event': return op.event.path;
+    case 'checkpoint': return op.checkpoint.path;
+    case 'approval': return op.approval.path;
+    default: return op.path;
+  }
+}
+
+/**
+ * The fencing check of a whole batch, first in its transaction: one statement locks the lease rows of every root the
+ * batch writes FOR SHARE (a takeover waits for the commit) and proves each is still ours at the epoch the writes were
+ * made under. Throws LeaseLostError naming a root that moved on (the transaction rolls back).
+ */
+export async function fenceBatch(tx: Sql, owner: string, epochs: ReadonlyMap<string, number>): Promise<void> {
+  if (epochs.size === 0) return;
+  const roots = [...epochs.keys()];
+  const { rows } = await tx.query<{ root_path: string }>(
+    `SELECT root_path FROM subtree_leases
+      WHERE owner = $1 AND (root_path, epoch) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))
+      ORDER BY root_path FOR SHARE`,
+    [owner, roots, roots.map((r) => epochs.get(r)!)],
+  );
+  if (rows.length === roots.length) return;
+  const held = new Set(rows.map((r) => r.root_path));
+  const lost = roots.find((r) => !held.has(r))!;
+  throw new LeaseLostError(lost, epochs.get(lost)!);
+}
