@@ -35,7 +35,8 @@ export function defaultDaemonId(config: Pick<Config, 'AUTON_PORT'>): string {
  */
 export async function openStore(config: Config, clock: () => number, logger: Logger | false): Promise<{ store: Store; release: () => void; cluster: Cluster | null }> {
   if (isPostgresUrl(config.AUTON_DB)) {
-    const db = await PgStore.connect(config.AUTON_DB);
+    // A daemon paused inside a commit lets go of its lease row's lock well before its lease could be taken over.
+    const db = await PgStore.connect(config.AUTON_DB, { idleInTransactionMs: Math.max(1_000, Math.floor(config.AUTON_LEASE_TTL_MS / 3)) });
     const metrics = new ClusterMetrics();
     const node = new ClusterNode({ db, daemonId: config.AUTON_DAEMON_ID ?? defaultDaemonId(config), ttlMs: config.AUTON_LEASE_TTL_MS, clock, logger, metrics });
     const store = new PgStore(db, config.AUTON_DB, STORE_OPTIONS, node);

@@ -21,6 +21,11 @@ export interface DbOptions {
   connectTimeoutMs?: number;
   /** Give up on a query after this long (a server that stopped answering without closing the connection). */
   queryTimeoutMs?: number;
+  /**
+   * The server ends a session left inside a transaction this long: a daemon paused mid-commit (SIGSTOP, a VM
+   * frozen) would otherwise hold its lease row locked and keep every other daemon from taking the subtree over.
+   */
+  idleInTransactionMs?: number;
 }
 
 /** Connections per daemon: one for the group commit, one for lease renewal, a few for reads. */
@@ -42,6 +47,7 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    ...(options.idleInTransactionMs ? { idle_in_transaction_session_timeout: options.idleInTransactionMs } : {}),
   });
   // An idle connection the server closes (restart, network) is an 'error' on the pool; without a listener it would
   // crash the process. The pool drops it and the next query opens a new one.
@@ -69,29 +75,4 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     },
     close: () => pool.end(),
   };
-}
-
-/** One connection of its own (not pooled), for what lives as long as a session: a session-level advisory lock. */
-export interface Session extends Sql {
-  /** False once the connection is gone (server restart, network): what the session held is released. */
-  alive(): boolean;
-  close(): Promise<void>;
-}
-
-export async function openSession(url: string, options: DbOptions = {}): Promise<Session> {
-  const client = new pg.Client({
-    connectionString: url,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
-  });
-  let alive = true;
-  client.on('error', () => void (alive = false)); // without a listener a dropped connection would crash the process
-  client.on('end', () => void (alive = false));
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-  return { ...wrap(client), alive: () => alive, close: () => client.end() };
 }

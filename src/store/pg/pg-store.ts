@@ -1,5 +1,5 @@
 import { DatabaseStartError, describeConnectionError, openDatabase } from '../../cluster/pg/connect.js';
-import type { Db } from '../../cluster/pg/db.js';
+import type { Db, DbOptions } from '../../cluster/pg/db.js';
 import { migrate, SchemaTooNewError } from '../../cluster/pg/migrate.js';
 import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
 import { storeUnavailable } from '../../domain/errors.js';
@@ -49,8 +49,8 @@ export class PgStore implements Store {
   private readonly checkpointIndex = new Map<string, Checkpoint[]>();
 
   /** Connects (a failure is a one-line DatabaseStartError) and brings the schema up to date. */
-  static async connect(url: string): Promise<Db> {
-    const db = await openDatabase(url);
+  static async connect(url: string, options: DbOptions = {}): Promise<Db> {
+    const db = await openDatabase(url, options);
     try {
       await migrate(db);
     } catch (error) {
