@@ -167,4 +167,23 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
     const seqs = body.turns.map((r) => r.seq);
     expect(seqs).toEqual([...seqs.keys()].map((i) => seqs[0]! + i)); // one history, no turn written twice
   }, 90_000);
+  it('three daemons: kill -9 one, and the two others take its subtrees over between them; every daemon shows the whole tree', async () => {
+    await start('beta');
+    const roots = ['isle-1', 'isle-2', 'isle-3', 'isle-4'];
+    for (const id of roots) expect((await http('beta').post('/agents', { id, spec: { goal: `map ${id}` } })).status).toBe(201);
+    const victim = 'gamma';
+    const theirs: string[] = [];
+    for (const id of roots) if ((await ownerOf(id, 'alpha')) === victim) theirs.push(id);
+    expect(theirs.length).toBeGreaterThan(0); // placement spread the new roots onto gamma too
+    await killHard(daemons.get(victim)!.process);
+    for (const id of theirs) {
+      await expect.poll(() => ownerOf(id, 'alpha'), { timeout: TTL_MS + 5_000, interval: 100 }).toMatch(/^(alpha|beta)$/);
+    }
+    for (const via of ['alpha', 'beta']) {
+      const { body } = await http(via).get<{ agents: Array<{ path: string }> }>('/agents');
+      expect(body.agents.map((a) => a.path).sort()).toEqual(['east', ...roots, 'north', 'south', 'west'].sort());
+    }
+    const live = (await cluster('beta')).daemons.filter((d) => d.live).map((d) => d.id);
+    expect(live).toEqual(['alpha', 'beta']);
+  }, 90_000);
 });

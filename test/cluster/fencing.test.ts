@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { acquireLease, type Lease } from '../../src/cluster/leases.js';
+import { createDb, type Db } from '../../src/cluster/pg/db.js';
+import { migrate } from '../../src/cluster/pg/migrate.js';
+import { newAgentRecord } from '../../src/domain/agent.js';
+import { policySchema } from '../../src/domain/schemas.js';
+import type { Fencing } from '../../src/store/pg/fencing.js';
+import { PgStore } from '../../src/store/pg/pg-store.js';
+import { describeWithPostgres } from '../support/postgres.js';
+
+/**
+ * The PostgreSQL store fenced by leases (src/store/pg/fencing.ts): a daemon's writes are stored only while it holds
+ * the lease of their root subtree at the epoch they were made under, and a write left out is never acknowledged.
+ */
+const TTL = 15_000;
+const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
+
+/** This daemon's view of its leases, as the cluster node keeps it. */
+class HeldLeases implements Fencing {
+  readonly held = new Map<string, Lease>();
+  readonly lostRoots: string[] = [];
+  constructor(readonly owner: string) {}
+  epochOf(root: string) {
+    return this.held.get(root)?.epoch;
+  }
+  lost(root: string) {
+    this.held.delete(root);
+    this.lostRoots.push(root);
+  }
+}
+
+describeWithPostgres('a store fenced by subtree leases', (pg) => {
+  let url: string;
+  let reader: Db;
+  const stored = async (path: string) => (await reader.query('SELECT 1 FROM agents WHERE path = $1', [path])).rowCount === 1;
+  const agent = (path: string) => {
+    const [parent, id] = path.includes('/') ? [path.slice(0, path.lastIndexOf('/')), path.slice(path.lastIndexOf('/') + 1)] : [null, path];
+    return newAgentRecord({ id: id!, parentPath: parent, depth: parent ? 1 : 0, spec: { goal: 'g', model: 'm', tools: [], schedule: null, max_tokens: 10 } as never, policy: policySchema.parse({}), nowMs: T0 });
+  };
+
+  beforeAll(async () => {
+    url = await pg().createDatabase();
+    reader = createDb(url);
+    await migrate(reader);
+  });
+  afterAll(async () => reader?.close());
+
+  it('writes under a held lease are stored; once another daemon has taken the lease, they are refused and the subtree is reported lost', async () => {
+    const leases = new HeldLeases('A');
+    const store = new PgStore(createDb(url), url, { eventsRetained: 1_000, eventsLoadedAtStart: 0 }, leases);
+    try {
+      leases.held.set('alpha', (await acquireLease(reader, 'alpha', 'A', T0, TTL))!);
+      store.saveAgent(agent('alpha'));
+      await store.flush();
+      expect(await stored('alpha')).toBe(true);
+
+      // A paused past its lease: B takes it over (epoch 2). A still believes it holds epoch 1.
+      expect((await acquireLease(reader, 'alpha', 'B', T0 + TTL + 1, TTL))?.epoch).toBe(2);
+      store.saveAgent(agent('alpha/child'));
+      await expect(store.flush()).rejects.toThrow(/the store cannot write/);
+      expect(await stored('alpha/child')).toBe(false);
+      expect(leases.lostRoots).toEqual(['alpha']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a write made under a lease lost before its commit is left out and its waiter refused, while the other subtrees\' writes are stored', async () => {
+    const leases = new HeldLeases('A');
+    const store = new PgStore(createDb(url), url, { eventsRetained: 1_000, eventsLoadedAtStart: 0 }, leases);
+    try {
+      for (const root of ['beta', 'gamma']) leases.held.set(root, (await acquireLease(reader, root, 'A', Date.now(), TTL))!);
+      store.saveAgent(agent('beta'));
+      store.saveAgent(agent('gamma'));
+      leases.held.delete('beta'); // lost between the write and its commit
+      await expect(store.flush()).rejects.toThrow(/lost its lease on beta before the change was stored, and did not store it/);
+      expect(await stored('beta')).toBe(false);
+      expect(await stored('gamma')).toBe(true);
+      // Writes made with no lease at all (a root this daemon never leased) are never stored either.
+      store.saveAgent(agent('delta'));
+      await expect(store.flush()).rejects.toThrow(/lost its lease on delta/);
+      expect(await stored('delta')).toBe(false);
+      store.saveAgent(agent('gamma/next'));
+      await store.flush(); // and the store goes on with the subtrees it holds
+      expect(await stored('gamma/next')).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
