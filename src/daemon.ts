@@ -103,7 +103,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       },
       claim: (id) => node.claimRoot(id),
     };
-    await node.start(subtreeHost(() => ({ runtime, store: cluster.store, approvals, runner, supervisor })), runtime.bus);
+    await node.start(subtreeHost(() => ({ runtime, store: cluster.store, approvals, runner, supervisor, scheduler })), runtime.bus);
   }
 
   let accepting = true;

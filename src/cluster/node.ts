@@ -8,7 +8,8 @@ import type { ClusterMetrics } from './metrics.js';
 import type { Db } from './pg/db.js';
 import type { Fencing } from '../store/pg/fencing.js';
 import type { AgentTree } from '../domain/tree.js';
-import { readRemoteTree } from './remote-tree.js';
+import { readRemotePendingApprovals, readRemoteTree } from './remote-tree.js';
+import type { Approval } from '../domain/approval.js';
 
 /** What the daemon does with the subtrees this node leases (src/cluster/subtree-host.ts). */
 export interface SubtreeHost {
@@ -142,6 +143,11 @@ export class ClusterNode implements Fencing {
   /** The subtrees other daemons own, as stored (for `GET /agents`). */
   remoteTree(): Promise<AgentTree> {
     return readRemoteTree(this.o.db, this.keeper.leases().map((l) => l.root));
+  }
+
+  /** The pending approvals of the subtrees other daemons own, as stored (for `GET /approvals`). */
+  remotePendingApprovals(): Promise<Approval[]> {
+    return readRemotePendingApprovals(this.o.db, this.keeper.leases().map((l) => l.root));
   }
 
   /** For `GET /cluster`. */

@@ -1,4 +1,5 @@
 import type { AgentRecord } from '../domain/agent.js';
+import type { Approval } from '../domain/approval.js';
 import { AgentTree } from '../domain/tree.js';
 import { decodeAgent } from '../store/record-codec.js';
 import type { Sql } from './pg/db.js';
@@ -16,6 +17,14 @@ export async function readRemoteTree(sql: Sql, localRoots: readonly string[]): P
   const tree = new AgentTree();
   for (const agent of agents) if (agent.parentPath === null || tree.find(agent.parentPath)) tree.insert(agent);
   return tree;
+}
+
+/** The pending approvals of the subtrees other daemons own, as stored. */
+export async function readRemotePendingApprovals(sql: Sql, localRoots: readonly string[]): Promise<Approval[]> {
+  const { rows } = await sql.query<{ json: string }>(
+    "SELECT json FROM approvals WHERE state = 'pending' AND NOT (split_part(path, '/', 1) = ANY($1::text[]))", [localRoots],
+  );
+  return rows.map((r) => JSON.parse(r.json) as Approval);
 }
 
 /** Local and remote roots in one map, oldest first (spawn order across daemons). */

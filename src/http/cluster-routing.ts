@@ -7,6 +7,7 @@ import { rootOf } from '../store/pg/fencing.js';
 import { idFromGoal } from '../runtime/ids.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { agentPath } from './agent-paths.js';
+import { principalOf } from './auth/guard.js';
 import { HttpError } from './errors.js';
 
 /**
@@ -58,6 +59,11 @@ const RETRY_EVERY_MS = 200;
 function subtreeOf(req: FastifyRequest, runtime: Runtime): { root: string; spawning: boolean } | null {
   const params = req.params as { path?: unknown } | undefined;
   if (typeof params?.path === 'string') return { root: rootOf(agentPath(params.path)), spawning: false };
+  if (req.routeOptions.url === '/approvals' || req.routeOptions.url === '/oversight/check') {
+    // One subtree's approvals (or dry run) are its owner's; the whole tree's approvals are gathered here.
+    const path = (req.query as { path?: unknown }).path ?? principalOf(req).scope;
+    return typeof path === 'string' ? { root: rootOf(agentPath(path)), spawning: false } : null;
+  }
   if (req.method !== 'POST' || req.routeOptions.url !== '/agents') return null;
   const body = req.body as { id?: string; spec: { goal: string } };
   // Named here, so the daemon that spawns it and this one agree on the name.

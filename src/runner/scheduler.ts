@@ -37,6 +37,21 @@ export class Scheduler {
     this.jobs.clear();
   }
 
+  /** A subtree taken over from another daemon: its schedules run here from now on. */
+  followSubtree(root: AgentRecord): void {
+    for (const agent of this.runtime.tree.postOrder(root)) this.follow(agent);
+  }
+
+  /** A subtree now another daemon's: its schedules stop here. */
+  dropSubtree(root: string): void {
+    for (const [path, job] of this.jobs) {
+      if (path !== root && !path.startsWith(`${root}/`)) continue;
+      job.stop();
+      this.jobs.delete(path);
+      this.skipped.delete(path);
+    }
+  }
+
   private onEvent(event: AgentEvent): void {
     if (event.type === 'spawned') {
       const agent = this.runtime.tree.find(event.path);

@@ -39,7 +39,11 @@ export const approvalRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async 
       if (!inScope(principal, path)) refuse(hiddenAgent(path));
       runtime.get(path); // a 404 for an agent that does not exist
     }
-    const pending = ctx.approvals?.pending(path) ?? [];
+    const local = ctx.approvals?.pending(path) ?? [];
+    // The whole tree across daemons: the other daemons' pending approvals, as stored. (A subtree's is asked of its
+    // owner: the request was routed there.)
+    const pending = path === null && ctx.cluster
+      ? [...local, ...await ctx.cluster.remotePendingApprovals()].sort((a, b) => a.createdAtMs - b.createdAtMs) : local;
     return sendRaw(reply, JSON.stringify({ approvals: pending.map(approvalJson) }));
   });
 

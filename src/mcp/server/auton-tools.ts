@@ -17,6 +17,7 @@ import { approvalDecisionBodySchema } from '../../domain/schemas.js';
 import { notFound } from '../../domain/errors.js';
 import { hiddenAgent, inScope } from '../../http/auth/access.js';
 import type { Actor, Runtime } from '../../runtime/runtime.js';
+import { idFromGoal } from '../../runtime/ids.js';
 
 export interface AutonToolContext {
   runtime: Runtime;
@@ -89,6 +90,8 @@ export const AUTON_TOOLS: AutonTool[] = [
     run: async (raw, ctx) => {
       const { parent, ...body } = raw as Args<typeof spawnInput>;
       await ctx.prepareSpec(body.spec.tools);
+      // On PostgreSQL a new root is leased by the daemon that spawns it (a 409 when another daemon has that root).
+      if (parent === undefined && ctx.runtime.roots) await ctx.runtime.roots.claim(body.id ??= ctx.runtime.tree.uniqueId(null, idFromGoal(body.spec.goal)));
       return durable(ctx, renderNode(ctx.runtime.spawn(parent === undefined ? null : agentPath(parent), body, actorOf(ctx)), ctx.runtime.clock()));
     },
   },
