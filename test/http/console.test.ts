@@ -80,7 +80,7 @@ describe('operator console', () => {
     await eventually(() => page.locator('#tree-empty').isVisible()).toBe(true);
     expect(foreignRequests).toEqual([]);
     const doc = (await (await api('GET', '/docs/json')).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths).filter((p) => !p.startsWith('/agents') && !p.startsWith('/oversight') && p !== '/approvals' && !/^\/(healthz|readyz|metrics|mcp\/servers)$/.test(p))).toEqual([]);
+    expect(Object.keys(doc.paths).filter((p) => !p.startsWith('/agents') && !p.startsWith('/oversight') && p !== '/approvals' && !/^\/(healthz|readyz|metrics|mcp\/servers|cluster)$/.test(p))).toEqual([]);
     expect((await api('GET', '/no-such-page')).status).toBe(404);
   });
 
