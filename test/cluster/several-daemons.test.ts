@@ -1,3 +1,6 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { api, type Api } from '../support/daemon.js';
 import { killHard, startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
@@ -89,10 +92,29 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
     await stream.next((e) => e.event === 'model_call');
     stream.close();
     expect(await conversationText(remote, 'alpha')).toContain('relayed through alpha');
+    // Routes naming the subtree in the query go to its owner too.
+    expect((await http('alpha').get(`/approvals?path=${remote}`)).status).toBe(200);
+    expect((await http('alpha').post(`/oversight/check?dry_run=true&path=${remote}`, {})).status).toBe(200);
     expect(await counter('alpha', 'auton_forwarded_requests_total')).toBeGreaterThanOrEqual(3);
     const { body: both } = await http('beta').get<ClusterJson>('/cluster');
     expect(both.daemons.map((d) => [d.id, d.live, d.leases])).toEqual([['alpha', true, 1], ['beta', true, 1]]);
   }, 60_000);
+
+  it('the MCP server spawns a root on the daemon asked, leasing it there', async () => {
+    const client = new Client({ name: 'claude-code-like', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${daemons.get('beta')!.process.url}/mcp`)));
+    try {
+      const result = (await client.callTool({ name: 'spawn_agent', arguments: { id: 'via-mcp', spec: { goal: 'answer over MCP' } } })) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(await ownerOf('via-mcp', 'alpha')).toBe('beta');
+      const taken = (await client.callTool({ name: 'spawn_agent', arguments: { id: 'north', spec: { goal: 'steal' } } })) as CallToolResult;
+      expect(taken.isError).toBe(true); // north exists (on one daemon or the other): a conflict, not a second north
+      expect(JSON.stringify(taken.content)).toMatch(/already exists/);
+    } finally {
+      await client.close();
+    }
+    expect((await http('alpha').delete('/agents/via-mcp?purge=true')).status).toBe(200);
+  }, 30_000);
 
   it('kill -9 of the owner: the other daemon takes the subtree over, the acknowledged message is answered, and Last-Event-ID resumes the stream', async () => {
     const root = (await ownerOf('north', 'alpha')) === 'beta' ? 'north' : 'south';
