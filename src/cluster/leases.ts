@@ -73,6 +73,21 @@ export async function reclaimOwnLeases(sql: Sql, owner: string, nowMs: number, t
   return rows.map((r) => ({ root: r.root_path, owner, epoch: Number(r.epoch), untilMs: nowMs + ttlMs }));
 }
 
+/**
+ * How many orphaned roots (expired or released leases) this daemon should take in one scan: its fair share among
+ * the live daemons, so daemons scanning together (a restart of them all, say) split the orphans instead of the first
+ * to look taking every one. 0 when there are none.
+ */
+export async function orphanShare(sql: Sql, nowMs: number, ttlMs: number): Promise<number> {
+  const { rows } = await sql.query<{ orphans: string; live: string }>(
+    `SELECT (SELECT count(*) FROM subtree_leases WHERE lease_until <= $1) AS orphans,
+            (SELECT count(*) FROM daemons WHERE NOT draining AND heartbeat_at > $2) AS live`,
+    [ts(nowMs), ts(nowMs - ttlMs)],
+  );
+  const orphans = Number(rows[0]?.orphans ?? 0);
+  return orphans === 0 ? 0 : Math.ceil(orphans / Math.max(1, Number(rows[0]?.live ?? 1)));
+}
+
 /** Roots stored before leases existed (one daemon's database): a released lease each, for the first daemon to take. */
 export async function leaseUnleasedRoots(sql: Sql): Promise<void> {
   await sql.query(

@@ -3,7 +3,7 @@ import { conflict, storeUnavailable } from '../domain/errors.js';
 import { bumpLoad, listDaemons, placeRoot, registerDaemon, removeDaemon, setDraining, type DaemonInfo } from './daemons.js';
 import { EVENT_ID_BLOCK, takeEventIdBlock } from './event-ids.js';
 import { LeaseKeeper, type LossReason } from './lease-keeper.js';
-import { leaseHolder, leaseUnleasedRoots, listLeases, type Lease, type LeaseRow } from './leases.js';
+import { leaseHolder, leaseUnleasedRoots, listLeases, orphanShare, type Lease, type LeaseRow } from './leases.js';
 import type { ClusterMetrics } from './metrics.js';
 import type { Db } from './pg/db.js';
 import type { Fencing } from '../store/pg/fencing.js';
@@ -89,12 +89,15 @@ export class ClusterNode implements Fencing {
     return this.keeper.leases();
   }
 
-  /** Before listening: the subtrees this daemon starts with (its own from a previous run, and any orphaned). */
+  /**
+   * Before listening: the subtrees this daemon starts with, those it held before a restart under the same id.
+   * Orphaned ones are left to the scans, which share them among the live daemons.
+   */
   async start(host: SubtreeHost, bus: { useIdBlocks(start: number, size: number, refill: () => Promise<number>): void }): Promise<void> {
     this.host = host;
     bus.useIdBlocks(await takeEventIdBlock(this.o.db), EVENT_ID_BLOCK, () => takeEventIdBlock(this.o.db));
     await leaseUnleasedRoots(this.o.db);
-    const leases = [...await this.keeper.reclaimOwn(), ...await this.keeper.claimExpired(Number.MAX_SAFE_INTEGER)];
+    const leases = await this.keeper.reclaimOwn();
     if (leases.length > 0) await this.adopt(leases);
   }
 
@@ -103,6 +106,7 @@ export class ClusterNode implements Fencing {
     this.address = address;
     await registerDaemon(this.o.db, { id: this.owner, address, load: this.host?.load() ?? 0 }, this.o.clock());
     this.keeper.start();
+    await this.scan(); // orphans waiting for a daemon (a database from before leases, a dead daemon's) are taken now
     this.scheduleScan();
   }
 
@@ -225,7 +229,9 @@ export class ClusterNode implements Fencing {
   /** Takes over subtrees whose owner stopped renewing (or released them). */
   private async scan(): Promise<void> {
     try {
-      const leases = await this.keeper.claimExpired(ROOTS_PER_SCAN);
+      const share = await orphanShare(this.o.db, this.o.clock(), this.ttlMs);
+      if (share === 0) return;
+      const leases = await this.keeper.claimExpired(Math.min(share, ROOTS_PER_SCAN));
       if (leases.length > 0) await this.adopt(leases);
     } catch (error) {
       this.log('warn', { err: error }, 'looking for orphaned subtrees failed; retrying');

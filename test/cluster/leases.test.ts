@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heartbeat, listDaemons, placeRoot, registerDaemon, removeDaemon, setDraining } from '../../src/cluster/daemons.js';
-import { acquireLease, claimExpiredLeases, fence, LeaseLostError, listLeases, releaseLease, renewLeases, type Lease } from '../../src/cluster/leases.js';
+import { acquireLease, claimExpiredLeases, fence, LeaseLostError, listLeases, orphanShare, releaseLease, renewLeases, type Lease } from '../../src/cluster/leases.js';
 import { createDb, type Db } from '../../src/cluster/pg/db.js';
 import { migrate } from '../../src/cluster/pg/migrate.js';
 import { describeWithPostgres } from '../support/postgres.js';
@@ -142,6 +142,23 @@ describeWithPostgres('subtree leases and daemons on PostgreSQL', (pg) => {
         expect(await claimExpiredLeases(own, 'C', at, TTL, 10)).toEqual([]);
       } finally {
         await Promise.all([own.close(), peer.close()]);
+      }
+    });
+    it('each scan takes its fair share of the orphans: their number over the live daemons, rounded up', async () => {
+      const url = await pg().createDatabase();
+      const db = createDb(url);
+      try {
+        await migrate(db);
+        expect(await orphanShare(db, T0, TTL)).toBe(0);
+        for (const r of ['/p1', '/p2', '/p3', '/p4', '/p5']) await acquireLease(db, r, 'dead', T0 - 2 * TTL, TTL);
+        await acquireLease(db, '/held', 'd1', T0, TTL);
+        for (const id of ['d1', 'd2']) await registerDaemon(db, { id, address: `http://${id}` }, T0);
+        await registerDaemon(db, { id: 'silent', address: 'http://silent' }, T0 - 2 * TTL);
+        expect(await orphanShare(db, T0, TTL)).toBe(3); // 5 orphans, 2 live daemons
+        await registerDaemon(db, { id: 'd3', address: 'http://d3' }, T0);
+        expect(await orphanShare(db, T0, TTL)).toBe(2);
+      } finally {
+        await db.close();
       }
     });
   });
