@@ -84,6 +84,11 @@ export class LeaseKeeper {
     if (lease && lease.epoch === epoch) this.lose(lease, 'taken');
   }
 
+  /** The lease's row was deleted with its purged root: stop renewing it (nothing to stop: the subtree is gone). */
+  forget(root: string, epoch: number): void {
+    if (this.held.get(root)?.epoch === epoch) this.held.delete(root);
+  }
+
   /** Failover: adopts up to `limit` roots whose owners stopped renewing (or released them); renewed from now on. */
   async claimExpired(limit: number): Promise<Lease[]> {
     const leases = await claimExpiredLeases(this.o.sql, this.o.daemonId, this.o.clock(), this.o.ttlMs, limit);

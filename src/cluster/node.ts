@@ -85,6 +85,10 @@ export class ClusterNode implements Fencing {
     this.keeper.dropLost(root, epoch);
   }
 
+  released(root: string, epoch: number): void {
+    this.keeper.forget(root, epoch);
+  }
+
   leases(): Lease[] {
     return this.keeper.leases();
   }

@@ -27,6 +27,9 @@ class HeldLeases implements Fencing {
     this.held.delete(root);
     this.lostRoots.push(root);
   }
+  released(root: string) {
+    this.held.delete(root);
+  }
 }
 
 describeWithPostgres('a store fenced by subtree leases', (pg) => {
@@ -83,6 +86,27 @@ describeWithPostgres('a store fenced by subtree leases', (pg) => {
       store.saveAgent(agent('gamma/next'));
       await store.flush(); // and the store goes on with the subtrees it holds
       expect(await stored('gamma/next')).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+  it('purging a root deletes its lease with it, so leases do not pile up as roots come and go; a child\'s purge keeps it', async () => {
+    const leases = new HeldLeases('A');
+    const store = new PgStore(createDb(url), url, { eventsRetained: 1_000, eventsLoadedAtStart: 0 }, leases);
+    const leaseRows = async (root: string) => (await reader.query('SELECT 1 FROM subtree_leases WHERE root_path = $1', [root])).rowCount;
+    try {
+      leases.held.set('omega', (await acquireLease(reader, 'omega', 'A', Date.now(), TTL))!);
+      store.saveAgent(agent('omega'));
+      store.saveAgent(agent('omega/leaf'));
+      await store.flush();
+      store.deleteAgent('omega/leaf');
+      await store.flush();
+      expect(await leaseRows('omega')).toBe(1);
+      store.deleteAgent('omega');
+      await store.flush();
+      expect(await leaseRows('omega')).toBe(0);
+      expect(leases.held.has('omega')).toBe(false); // no longer renewed
+      expect(leases.lostRoots).toEqual([]); // given up, not lost
     } finally {
       await store.close();
     }

@@ -92,6 +92,11 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
     await stream.next((e) => e.event === 'model_call');
     stream.close();
     expect(await conversationText(remote, 'alpha')).toContain('relayed through alpha');
+    // A fork of a root is a new root, leased where its source lives.
+    expect((await http('beta').post(`/agents/${remote}/checkpoint`, { label: 'before the fork' })).status).toBe(201);
+    expect((await http('beta').post(`/agents/${remote}/fork`, { id: `${remote}-copy` })).status).toBe(201);
+    expect(await ownerOf(`${remote}-copy`, 'alpha')).toBe(await ownerOf(remote, 'alpha'));
+    expect((await http('beta').delete(`/agents/${remote}-copy?purge=true`)).status).toBe(200);
     // Routes naming the subtree in the query go to its owner too.
     expect((await http('alpha').get(`/approvals?path=${remote}`)).status).toBe(200);
     expect((await http('alpha').post(`/oversight/check?dry_run=true&path=${remote}`, {})).status).toBe(200);
@@ -192,14 +197,19 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
   it('three daemons: kill -9 one, and the two others take its subtrees over between them; every daemon shows the whole tree', async () => {
     await start('beta');
     const roots = ['isle-1', 'isle-2', 'isle-3', 'isle-4'];
-    for (const id of roots) expect((await http('beta').post('/agents', { id, spec: { goal: `map ${id}` } })).status).toBe(201);
+    // Each wakes every 2 s: its schedule must keep ticking wherever it ends up.
+    for (const id of roots) expect((await http('beta').post('/agents', { id, spec: { goal: `map ${id}`, schedule: '*/2 * * * * *' } })).status).toBe(201);
     const victim = 'gamma';
     const theirs: string[] = [];
     for (const id of roots) if ((await ownerOf(id, 'alpha')) === victim) theirs.push(id);
     expect(theirs.length).toBeGreaterThan(0); // placement spread the new roots onto gamma too
     await killHard(daemons.get(victim)!.process);
+    const callsAtKill = theirs.map((id) => requestsOf(id).length);
     for (const id of theirs) {
       await expect.poll(() => ownerOf(id, 'alpha'), { timeout: TTL_MS + 5_000, interval: 100 }).toMatch(/^(alpha|beta)$/);
+    }
+    for (const [i, id] of theirs.entries()) {
+      await expect.poll(() => requestsOf(id).length, { timeout: 10_000 }).toBeGreaterThan(callsAtKill[i]! + 1); // woken by its schedule again
     }
     for (const via of ['alpha', 'beta']) {
       const { body } = await http(via).get<{ agents: Array<{ path: string }> }>('/agents');

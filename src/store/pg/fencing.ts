@@ -13,6 +13,8 @@ export interface Fencing {
   epochOf(root: string): number | undefined;
   /** A commit found the lease on `root` moved on: the daemon must stop the subtree at once. */
   lost(root: string, epoch: number): void;
+  /** The root agent was purged and its lease row deleted with it: nothing is left to own. */
+  released(root: string, epoch: number): void;
 }
 
 /** A queued write with the lease it was made under. */
@@ -36,6 +38,30 @@ export function pathOf(op: StoreOp): string {
     case 'approval': return op.approval.path;
     default: return op.path;
   }
+}
+
+/**
+ * Roots the batch purges for good: a root's own deletion with no later write under that root in the batch but events
+ * (a root spawned again right after its purge keeps its lease).
+ */
+export function purgedRoots(ops: readonly StoreOp[]): Set<string> {
+  const purged = new Set<string>();
+  for (const op of ops) {
+    const path = pathOf(op);
+    if (op.kind === 'delete' && !path.includes('/')) purged.add(path);
+    else if (op.kind !== 'event') purged.delete(rootOf(path));
+  }
+  return purged;
+}
+
+/** Deletes the lease rows of purged roots (in the batch's transaction, after its fence). */
+export async function deleteLeases(tx: Sql, owner: string, epochs: ReadonlyMap<string, number>, roots: ReadonlySet<string>): Promise<void> {
+  if (roots.size === 0) return;
+  const list = [...roots];
+  await tx.query(
+    'DELETE FROM subtree_leases WHERE owner = $1 AND (root_path, epoch) IN (SELECT * FROM unnest($2::text[], $3::bigint[]))',
+    [owner, list, list.map((r) => epochs.get(r)!)],
+  );
 }
 
 /**

@@ -10,7 +10,7 @@ import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
 import { LeaseLostError } from '../../cluster/leases.js';
 import { planBatch, type Op } from './batch.js';
 import { CommitQueue } from './commit-queue.js';
-import { fenceBatch, pathOf, rootOf, type FencedOp, type Fencing } from './fencing.js';
+import { deleteLeases, fenceBatch, pathOf, purgedRoots, rootOf, type FencedOp, type Fencing } from './fencing.js';
 import {
   EVENT_ID_HIGH_WATER, EVENTS_PRUNED_THROUGH, pruneEvents, readContext, readEventsSince, readHistory, readMeta, readRecentEvents, readState,
   readSubtreeApprovals, writeMeta,
@@ -223,6 +223,7 @@ export class PgStore implements Store {
   private async write(batch: FencedOp[]): Promise<Error | void> {
     this.pendingAgents.clear(); // saved again from now on: queued again, written as it is then
     const { ops, epochs, dropped } = this.sortByLease(batch);
+    const purged = this.fencing ? purgedRoots(ops) : new Set<string>();
     const statements = planBatch(ops);
     const eventCount = ops.reduce((n, op) => n + (op.kind === 'event' ? 1 : 0), 0);
     const lastId = this.fencing ? 0 : lastEventIdOf(ops);
@@ -233,6 +234,7 @@ export class PgStore implements Store {
       await this.db.transaction(async (tx) => {
         if (this.fencing) await fenceBatch(tx, this.fencing.owner, epochs);
         for (const s of statements) await tx.query(s.text, s.values);
+        if (this.fencing) await deleteLeases(tx, this.fencing.owner, epochs, purged);
         if (lastId > highWater) {
           highWater = lastId + EVENT_ID_BLOCK;
           await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
@@ -248,6 +250,7 @@ export class PgStore implements Store {
     this.eventIdHighWater = highWater;
     this.prunedThroughEventId = prunedThrough;
     this.probeFailure = null; // a commit is the best proof the database answers
+    for (const root of purged) this.fencing?.released(root, epochs.get(root)!);
     if (dropped.size === 0) return;
     return storeUnavailable(`this daemon lost its lease on ${[...dropped].join(', ')} before the change was stored, and did not store it; `
       + 'another daemon owns it now: send the request again');
