@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { actionCommands } from './actions.js';
 import { approvalCommands } from './approvals.js';
+import { clusterCommand } from './cluster.js';
 import { AutonClient } from './client.js';
 import { colours, EXIT, report, type CliContext } from './output.js';
 import { streamCommands } from './streams.js';
@@ -39,6 +40,7 @@ actionCommands(program, context);
 approvalCommands(program, context);
 streamCommands(program, context);
 watchCommand(program, context);
+clusterCommand(program, context);
 
 // A closed pipe (`auton logs -f r | head`) ends the command quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

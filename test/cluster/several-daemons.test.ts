@@ -7,6 +7,7 @@ import { killHard, startDaemonProcess, type DaemonProcess } from '../support/dae
 import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
 import { describeWithPostgres } from '../support/postgres.js';
 import { openSse } from '../support/sse-client.js';
+import { buildCli, runCli } from '../cli/run-cli.js';
 
 /**
  * Several real daemon processes on one PostgreSQL database (issue 14): subtrees placed on the least loaded daemon,
@@ -217,5 +218,13 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
     }
     const live = (await cluster('beta')).daemons.filter((d) => d.live).map((d) => d.id);
     expect(live).toEqual(['alpha', 'beta']);
+    // `auton cluster`, as an operator reads it.
+    await buildCli();
+    const cli = await runCli(['cluster'], { url: daemons.get('beta')!.process.url });
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/^alpha  live  http:\/\/127\.0\.0\.1:\d+  \d+ agents  \d+ subtrees$/m);
+    expect(cli.stdout).toMatch(/^beta \(answered\)  live  /m);
+    expect(cli.stdout).toMatch(/^gamma  silent  .* 0 subtrees$/m);
+    for (const id of theirs) expect(cli.stdout).toMatch(new RegExp(`^  ${id} +(alpha|beta)  epoch 2  renews within`, 'm'));
   }, 90_000);
 });
