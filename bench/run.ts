@@ -13,6 +13,7 @@ import { mcpCallFigure, mcpServerFigure } from './scenarios/mcp.js';
 import { memoryFigures } from './scenarios/memory.js';
 import { oversightFigure } from './scenarios/oversight.js';
 import { postgresFigures } from './scenarios/postgres.js';
+import { clusterFigures } from './scenarios/cluster.js';
 import { approvalCheckFigure } from './scenarios/approvals.js';
 import { nodeFigure, treeFigures } from './scenarios/reads.js';
 import { runnerFigure } from './scenarios/runner.js';
@@ -133,6 +134,13 @@ try {
     add(['pg1', 'pg2'], await postgresFigures(base, log));
   }
 
+  if (wants('pg3', 'pg4')) {
+    const throughput = wants('pg3');
+    const failover = wants('pg4');
+    log(`${[throughput && 'pg3', failover && 'pg4'].filter(Boolean).join(', ')}: several daemons on one PostgreSQL (forwarding${failover ? ', failover after kill -9' : ''})`);
+    add([...(throughput ? ['pg3', 'pg3b'] : []), ...(failover ? ['pg4', 'pg4b', 'pg4c'] : [])], await clusterFigures(base, log, { throughput, failover }));
+  }
+
   if (wants('16a')) {
     log('16a: the approval check per tool call');
     add(['16a'], await approvalCheckFigure());
@@ -154,7 +162,7 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 
-const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13', '14', '14b', '16a', '16b', '16c', '16d', 'pg1', 'pg2'];
+const order = ['1', '2', '2b', '3', '3b', '4', '5', '5b', '6', '7', '7b', '8', '9', '9b', '10', '11', '12', '13', '14', '14b', '16a', '16b', '16c', '16d', 'pg1', 'pg2', 'pg3', 'pg3b', 'pg4', 'pg4b', 'pg4c'];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 process.stdout.write(`\n${describeMachine()}\nbefore: ${loadBefore}; after: ${describeLoad()}\nwall time: ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n${renderTable(rows)}\n\n${notes.join('\n')}\n`);
 const failed = rows.filter((r) => r.met === false).map((r) => r.id);

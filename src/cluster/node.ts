@@ -191,8 +191,9 @@ export class ClusterNode implements Fencing {
     if (this.draining) return unavailable('this daemon is shutting down', 1_000);
     const lease = await this.keeper.claim(root);
     if (!lease) return unavailable(`${root} was just taken by another daemon; try again`, 200);
+    const adopted = this.adopt([lease]).catch(() => undefined); // first: `holds` is true from the claim on, requests wait for the load
     await bumpLoad(this.o.db, this.owner).catch(() => undefined);
-    await this.adopt([lease]).catch(() => undefined);
+    await adopted;
     return this.whenAdopted(root);
   }
 
