@@ -11,7 +11,7 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** Set BENCH_NODE_FLAGS="--trace-gc …" to pass extra node/V8 flags to every compiled daemon child (diagnostics only). */
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-/** Set BENCH_DAEMON_OUT=file to append every daemon child's stdout and stderr to file (with BENCH_NODE_FLAGS). */
+/** Set BENCH_DAEMON_OUT=file to append the stdout and stderr of every child (daemons and bench scripts) to file. */
 const OUT_FILE = process.env.BENCH_DAEMON_OUT;
 
 export function freePort(): Promise<number> {

@@ -8,8 +8,8 @@ const MAX_SOCKETS = 1024;
 
 /**
  * A `fetch` for the Anthropic SDK built on node:http with keep-alive. Node's global fetch (undici) streams every
- * JSON body through web streams with chunked encoding; this writes the string, or a JsonBody's pieces, in one go. Measured in the bench
- * (figure 7) at about a third less CPU per model call. The SDK keeps doing everything else (retries, errors).
+ * JSON body through web streams with chunked encoding; this writes the string, or a JsonBody's pieces, in one go.
+ * Measured in the bench (figure 7) at about a third less CPU per model call. The SDK keeps doing everything else (retries, errors).
  * Anything it cannot send as a plain body falls back to the global fetch.
  */
 /** A reply body past the cap: the call ends with this, and what was read of the body is dropped. */
