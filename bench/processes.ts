@@ -1,4 +1,5 @@
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -8,6 +9,10 @@ import { http } from './load.js';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Set BENCH_CPU_PROF=dir to write a V8 CPU profile of every daemon child into dir (see BENCHMARKS.md). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+/** Set BENCH_NODE_FLAGS="--trace-gc …" to pass extra node/V8 flags to every compiled daemon child (diagnostics only). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+/** Set BENCH_DAEMON_OUT=file to append the stdout and stderr of every child (daemons and bench scripts) to file. */
+const OUT_FILE = process.env.BENCH_DAEMON_OUT;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,7 +74,7 @@ export async function startDaemonProcess(options: DaemonOptions): Promise<Daemon
     AUTON_RATE_LIMIT_PER_MINUTE: '100000000', AUTON_MAX_SSE_PER_KEY: '100000',
     ...options.env,
   };
-  const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const profile = [...NODE_FLAGS, ...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [])];
   const started = performance.now();
   const child = launcher === 'tsx'
     ? spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -146,6 +151,10 @@ function collect(child: ChildProcess): () => string {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  if (OUT_FILE) {
+    child.stdout?.on('data', (chunk: Buffer) => appendFileSync(OUT_FILE, chunk));
+    child.stderr?.on('data', (chunk: Buffer) => appendFileSync(OUT_FILE, chunk));
+  }
   return () => text;
 }
 

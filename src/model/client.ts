@@ -1,8 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { TurnJson } from '../domain/agent.js';
+import { JsonBody } from './json-body.js';
 import { nodeHttpFetch, ReplyTooLargeError } from './node-http-fetch.js';
 
-export { ReplyTooLargeError };
+export { JsonBody, ReplyTooLargeError };
 
 export type ModelRequest = Anthropic.MessageCreateParamsNonStreaming;
 export type ModelReply = Anthropic.Message;
@@ -13,21 +14,40 @@ export type TextDelta = (text: string, index: number) => void;
 /** The one thing the runner and the judge need from a model provider. */
 export interface ModelClient {
   readonly configured: boolean;
-  /** One Messages API call; the request is its JSON text (see `requestJson`). */
-  create(requestJson: string, signal: AbortSignal): Promise<ModelReply>;
+  /** One Messages API call; the request is its JSON body (see `requestJson`). */
+  create(body: RequestBody, signal: AbortSignal): Promise<ModelReply>;
   /**
-   * One streamed Messages API call: the request's JSON text must carry `"stream":true`. `onText` gets each text
+   * One streamed Messages API call: the request's JSON body must carry `"stream":true`. `onText` gets each text
    * delta as it arrives; the promise resolves to the message `create` would have returned (usage included).
    */
-  stream(requestJson: string, signal: AbortSignal, onText: TextDelta): Promise<ModelReply>;
+  stream(body: RequestBody, signal: AbortSignal, onText: TextDelta): Promise<ModelReply>;
 }
 
+/** A request's JSON text, or for a large request the pieces of it (see JsonBody). */
+export type RequestBody = string | JsonBody;
+
 /**
- * A Messages API request as JSON text: everything but the messages encoded here, the messages (already JSON,
- * see TurnJson) joined in. Encoding a 100-turn window again on every call was most of a call's request cost.
+ * Below this many characters a request is sent as one string, as before: one write, and a string that small is
+ * allocated young and dies young. A Blob costs a few microseconds more to make than the join.
  */
-export function requestJson(head: Omit<Anthropic.MessageCreateParams, 'messages'>, messages: readonly TurnJson[]): string {
-  return `${JSON.stringify(head).slice(0, -1)},"messages":[${messages.join(',')}]}`;
+export const JOIN_BELOW_CHARS = 64 * 1024;
+
+/**
+ * A Messages API request body: everything but the messages encoded here, the messages (already JSON, see TurnJson)
+ * joined in, or for a large request sent as they are stored, with no string of the whole request made (JsonBody).
+ * Encoding a 100-turn window again on every call was most of a call's request cost; joining a long agent's
+ * ~600 KB window into one string on every call was most of its garbage.
+ */
+export function requestJson(head: Omit<Anthropic.MessageCreateParams, 'messages'>, messages: readonly TurnJson[]): RequestBody {
+  const pieces: string[] = [`${JSON.stringify(head).slice(0, -1)},"messages":[`];
+  let chars = pieces[0]!.length;
+  messages.forEach((turn, i) => {
+    if (i > 0) pieces.push(',');
+    pieces.push(turn);
+    chars += turn.length + 1;
+  });
+  pieces.push(']}');
+  return chars < JOIN_BELOW_CHARS ? pieces.join('') : new JsonBody(pieces);
 }
 
 export interface ModelClientOptions {
@@ -42,7 +62,7 @@ export interface ModelClientOptions {
 
 const JSON_CONTENT = { 'content-type': 'application/json' };
 /**
- * What `messages.stream` is given besides the body: the body itself is the request's JSON text, passed as the
+ * What `messages.stream` is given besides the body: the body itself is the request's RequestBody, passed as the
  * `body` request option (which the SDK sends verbatim, over the params). Nothing here reaches the wire.
  */
 const STREAM_PARAMS: Anthropic.MessageStreamParams = { model: '', max_tokens: 0, messages: [] };
@@ -80,8 +100,8 @@ export function anthropicClient(options: ModelClientOptions): ModelClient {
     create: async (body, signal) => {
       if (!apiKey) throw new MissingApiKeyError();
       const sdk = await connect();
-      // The SDK's own transport (auth, retries with back-off, typed errors) given the body as text: a string with
-      // a content-type is sent verbatim. `messages.create` would take an object and encode it again.
+      // The SDK's own transport (auth, retries with back-off, typed errors) given the body as it is: a string with a
+      // content-type, or a Blob (JsonBody), is sent verbatim. `messages.create` would take an object and encode it again.
       return sdk.post<ModelReply>('/v1/messages', { body, headers: JSON_CONTENT, signal, timeout: options.timeoutMs });
     },
     stream: async (body, signal, onText) => {

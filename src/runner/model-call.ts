@@ -6,7 +6,7 @@ import { ContextGauge } from '../context/gauge.js';
 import type { WindowTable } from '../context/windows.js';
 import { turnJson, type AgentRecord, type TurnJson } from '../domain/agent.js';
 import { LIMITS } from '../domain/limits.js';
-import { ContextOverflowError, promptTooLong, requestJson, type ModelClient, type TextDelta } from '../model/client.js';
+import { ContextOverflowError, promptTooLong, requestJson, type ModelClient, type RequestBody, type TextDelta } from '../model/client.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { MeteredUsage, UsageMeter } from '../usage/meter.js';
 import { promptTokens, usageJson } from '../usage/usage.js';
@@ -105,8 +105,8 @@ export class ModelCaller {
     };
   }
 
-  /** The request as JSON text: stored turns joined, breakpoints on the two rolling turns, tools and system. */
-  private request(agent: AgentRecord, head: RequestHead): { json: string; headJson: string; turns: number; cached: boolean } {
+  /** The request body: stored turns as they are, breakpoints on the two rolling turns, tools and system. */
+  private request(agent: AgentRecord, head: RequestHead): { json: RequestBody; headJson: string; turns: number; cached: boolean } {
     const ttl: CacheTtl | null = agent.spec.prompt_cache === 'off' || !this.cache.enabled ? null : (agent.spec.prompt_cache ?? '5m');
     const conversation = agent.conversation;
     const start = validStart(conversation);

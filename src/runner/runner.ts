@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { parseTurn, turnJson, type AgentRecord, type TurnJson } from '../domain/agent.js';
+import { preview } from '../events/preview.js';
 import { isActive } from '../domain/states.js';
 import type { WindowTable } from '../context/windows.js';
 import { isAbort, MissingApiKeyError, type ModelClient } from '../model/client.js';
@@ -221,7 +222,7 @@ export class AgentRunner implements AgentDriver {
     runtime.emit(agent, 'model_call', {
       model: reply.model, stop_reason: reply.stop_reason, tokens, tokens_total: agent.health.tokens_total,
       ...usageJson(usage), cost_usd: costUsd, cost_usd_total: agent.health.cost_usd ?? null,
-      context_tokens: agent.health.context_tokens ?? null, text: text.slice(0, EVENT_TEXT_CHARS),
+      context_tokens: agent.health.context_tokens ?? null, text: preview(text, EVENT_TEXT_CHARS),
       ...(content.length === 0 ? { empty_reply: true } : {}),
       ...(usageProblems.length > 0 ? { usage_problems: usageProblems } : {}),
     });
@@ -256,7 +257,7 @@ export class AgentRunner implements AgentDriver {
         isError = true;
       }
       if (stale()) return null;
-      runtime.emit(agent, 'tool_result', { tool: block.name, tool_use_id: block.id, is_error: isError, content: toolOutputText(content).slice(0, EVENT_TEXT_CHARS) });
+      runtime.emit(agent, 'tool_result', { tool: block.name, tool_use_id: block.id, is_error: isError, content: preview(toolOutputText(content), EVENT_TEXT_CHARS) });
       results.push({ type: 'tool_result', tool_use_id: block.id, content, ...(isError ? { is_error: true } : {}) });
     }
     return results;
