@@ -7,16 +7,35 @@ export const FORWARDED_BY = 'x-auton-forwarded-by';
 /** Set with FORWARDED_BY on a spawn the sender placed on the receiver: it takes the new root's lease. */
 export const PLACED = 'x-auton-placed';
 
-/** Connections to peers are kept open: forwarding costs one loopback or LAN round trip, not a handshake too. */
-const peers = new Agent({ keepAlive: true, maxSockets: 256 });
+/** Set on a 503 a peer answers because the subtree is not its own (any more): nothing was done, route again. */
+export const NOT_OWNER = 'x-auton-not-owner';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'te', 'trailer', 'proxy-authorization', 'proxy-connection']);
+/**
+ * Reads go over connections kept open to each peer (one round trip, no handshake), and are sent again if the
+ * connection fails before an answer. A write gets a connection of its own: when that fails before it was accepted,
+ * the owner never saw the write and it is routed again; after, the owner may have applied it, and the client is
+ * told so instead of the write being sent twice.
+ */
+const readPeers = new Agent({ keepAlive: true, maxSockets: 256 });
+const writePeers = new Agent({ keepAlive: false, maxSockets: 256 });
 
-function passOn(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'te', 'trailer', 'proxy-authorization', 'proxy-connection'];
+const REQUEST_DROPS = new Set([...HOP_BY_HOP, 'content-length']);
+const RESPONSE_DROPS = new Set(HOP_BY_HOP);
+
+function passOn(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !drop.has(name)) out[name] = value;
   return out;
 }
+
+/** What became of a forwarded request. */
+export type Forwarded =
+  | { kind: 'relayed' }
+  /** The owner never took the request (gone, or no longer the owner): route it again. */
+  | { kind: 'again'; why: string }
+  /** The owner took it and gave no answer: it may have been applied, so it is not sent again. */
+  | { kind: 'unknown'; status: 502 | 504; message: string };
 
 export interface ForwardTarget {
   owner: string;
@@ -30,12 +49,15 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 /**
  * Sends the request on to the daemon owning its subtree and relays the answer as it comes: status, headers, body,
  * or an event stream for as long as both ends stay open. The client's credentials go along (the owner checks them
- * again). The body is the one already validated here, sent as JSON. Returns why not when the owner did not answer
- * (it just died, say): nothing was sent to the client, and the caller may route the request again.
+ * again). The body is the one already validated here, sent as JSON. Nothing is sent to the client unless the answer
+ * is relayed. `answerWithinMs`: an owner that takes the request and does not start answering by then (paused,
+ * partitioned) is given up on.
  */
-export async function forward(req: FastifyRequest, reply: FastifyReply, to: ForwardTarget, self: string, metrics: ClusterMetrics): Promise<string | null> {
+export async function forward(
+  req: FastifyRequest, reply: FastifyReply, to: ForwardTarget, self: string, metrics: ClusterMetrics, answerWithinMs: number,
+): Promise<Forwarded> {
   const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
-  const headers = passOn(req.headers);
+  const headers = passOn(req.headers, REQUEST_DROPS);
   headers[FORWARDED_BY] = self;
   headers['x-request-id'] = req.id;
   if (to.placed) headers[PLACED] = '1';
@@ -44,7 +66,9 @@ export async function forward(req: FastifyRequest, reply: FastifyReply, to: Forw
     headers['content-length'] = String(body.length);
   }
   const started = performance.now();
-  const upstream = request(`${to.address}${req.originalUrl}`, { method: req.method, headers, agent: peers });
+  const idempotent = req.method === 'GET' || req.method === 'HEAD';
+  const upstream = request(`${to.address}${req.originalUrl}`, { method: req.method, headers, agent: idempotent ? readPeers : writePeers });
+  let accepted = false; // the owner's end of a fresh connection is open: from here on a write may have been applied
   const answer = new Promise<IncomingMessage>((resolve, reject) => {
     upstream.once('response', resolve);
     upstream.once('error', reject);
@@ -52,22 +76,37 @@ export async function forward(req: FastifyRequest, reply: FastifyReply, to: Forw
   upstream.once('socket', (socket) => {
     if (!socket.connecting) return;
     const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
-    socket.once('connect', () => clearTimeout(timer));
+    socket.once('connect', () => {
+      accepted = true;
+      clearTimeout(timer);
+    });
     socket.once('close', () => clearTimeout(timer));
   });
+  const silence = setTimeout(() => upstream.destroy(Object.assign(new Error(`no answer within ${answerWithinMs} ms`), { code: 'ANSWER_TIMEOUT' })), answerWithinMs);
   upstream.end(body);
   let res: IncomingMessage;
   try {
     res = await answer;
   } catch (error) {
     metrics.forwarded.inc({ outcome: 'error' });
-    return `${to.owner} at ${to.address} did not answer (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const why = `${to.owner} at ${to.address} did not answer (${code})`;
+    if (idempotent || !accepted) return { kind: 'again', why };
+    return code === 'ANSWER_TIMEOUT'
+      ? { kind: 'unknown', status: 504, message: `${why}; the change may or may not have been made: read the agent before sending it again` }
+      : { kind: 'unknown', status: 502, message: `${why}; it closed the connection after taking the request, so the change may or may not have been made: read the agent before sending it again` };
+  } finally {
+    clearTimeout(silence);
+  }
+  if (res.statusCode === 503 && res.headers[NOT_OWNER] !== undefined) {
+    res.resume(); // it refused before doing anything: the subtree moved on
+    return { kind: 'again', why: `${to.owner} no longer owns it` };
   }
   metrics.forwarded.inc({ outcome: 'ok' });
   metrics.forwardSeconds.inc((performance.now() - started) / 1_000);
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(res.statusCode ?? 502, passOn(res.headers));
+  raw.writeHead(res.statusCode ?? 502, passOn(res.headers, RESPONSE_DROPS));
   raw.flushHeaders();
   res.pipe(raw);
   // The client left (an event stream closed, say): stop the owner's side too.
@@ -75,5 +114,5 @@ export async function forward(req: FastifyRequest, reply: FastifyReply, to: Forw
     if (!res.complete) upstream.destroy();
   });
   res.once('error', () => raw.destroy());
-  return null;
+  return { kind: 'relayed' };
 }

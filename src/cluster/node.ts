@@ -37,6 +37,12 @@ export interface ClusterNodeOptions {
 }
 
 const LOCAL: Route = { kind: 'local' };
+/**
+ * How long an owner found in the database is used without asking again. A subtree that moves meanwhile costs one
+ * extra hop: its old owner answers "not mine" (NOT_OWNER) and the request is routed again.
+ */
+export const OWNER_REMEMBERED_MS = 1_000;
+const OWNERS_REMEMBERED = 10_000;
 /** Most orphaned roots one scan takes, so daemons scanning together share them out. */
 export const ROOTS_PER_SCAN = 64;
 
@@ -56,6 +62,8 @@ export class ClusterNode implements Fencing {
   private host: SubtreeHost | null = null;
   private scanTimer: NodeJS.Timeout | null = null;
   private draining = false;
+  /** Owners of other daemons' subtrees, remembered briefly: a forwarded request costs no database lookup. */
+  private readonly owners = new Map<string, { route: Route; untilMs: number }>();
   address: string | null = null;
 
   constructor(private readonly o: ClusterNodeOptions) {
@@ -117,8 +125,24 @@ export class ClusterNode implements Fencing {
   /** Where a request about the subtree `root` is served; `spawning`: it would create that root. */
   async route(root: string, spawning: boolean): Promise<Route> {
     if (this.holds(root)) return this.whenAdopted(root);
-    const holder = await leaseHolder(this.o.db, root);
     const now = this.o.clock();
+    const known = this.owners.get(root);
+    if (known && known.untilMs > now) return known.route;
+    const route = await this.lookUp(root, spawning, now);
+    if (route.kind === 'forward' && !route.placed) {
+      if (this.owners.size >= OWNERS_REMEMBERED) this.owners.clear();
+      this.owners.set(root, { route, untilMs: now + OWNER_REMEMBERED_MS });
+    }
+    return route;
+  }
+
+  /** A forward to the remembered owner failed, or it said the subtree is not its own: ask the database next time. */
+  forgetRoute(root: string): void {
+    this.owners.delete(root);
+  }
+
+  private async lookUp(root: string, spawning: boolean, now: number): Promise<Route> {
+    const holder = await leaseHolder(this.o.db, root);
     if (!holder) {
       if (!spawning) return LOCAL; // no daemon has it: there is no such agent (a 404 here)
       const placed = await placeRoot(this.o.db, now, this.ttlMs);

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { forward, FORWARDED_BY, PLACED } from '../cluster/forward.js';
+import { forward, FORWARDED_BY, NOT_OWNER, PLACED } from '../cluster/forward.js';
 import type { ClusterMetrics } from '../cluster/metrics.js';
 import type { ClusterNode, Route } from '../cluster/node.js';
 import { rootOf } from '../store/pg/fencing.js';
@@ -28,12 +28,19 @@ export function clusterRouting(node: ClusterNode, runtime: Runtime) {
       const route = await routeOrRefuse(() => forwarded ? node.routeForwarded(target.root, target.spawning && req.headers[PLACED] === '1')
         : node.route(target.root, target.spawning), runtime);
       if (route.kind === 'local') return;
-      const why = route.kind === 'forward' ? await forward(req, reply, route, node.owner, metrics) : route.message;
-      if (why === null) return;
+      let why = route.kind === 'unavailable' ? route.message : '';
+      if (route.kind === 'forward') {
+        const sent = await forward(req, reply, route, node.owner, metrics, node.ttlMs + FAILOVER_GRACE_MS);
+        if (sent.kind === 'relayed') return;
+        node.forgetRoute(target.root);
+        if (sent.kind === 'unknown') throw new HttpError(sent.status, sent.message);
+        why = sent.why;
+      }
       const left = deadline - runtime.clock();
       if (forwarded || left <= 0 || reply.raw.destroyed) {
         metrics.unavailable.inc();
         reply.header('retry-after', String(route.kind === 'unavailable' ? route.retryAfterS : 1));
+        if (forwarded) reply.header(NOT_OWNER, '1'); // the daemon that sent it routes it again
         throw new HttpError(503, `no daemon can serve ${target.root} now: ${why}; try again in a few seconds`);
       }
       await delay(Math.min(RETRY_EVERY_MS, left));

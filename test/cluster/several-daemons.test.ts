@@ -1,7 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { registerDaemon } from '../../src/cluster/daemons.js';
+import { createDb } from '../../src/cluster/pg/db.js';
 import { api, type Api } from '../support/daemon.js';
 import { killHard, startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
 import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
@@ -227,4 +231,36 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
     expect(cli.stdout).toMatch(/^gamma  silent  .* 0 subtrees$/m);
     for (const id of theirs) expect(cli.stdout).toMatch(new RegExp(`^  ${id} +(alpha|beta)  epoch 2  renews within`, 'm'));
   }, 90_000);
+  it('a write the owner took but never answered is not sent twice: 502 when it hung up, 504 when it went silent', async () => {
+    // A peer registered in the database that owns `zed`, as a daemon that breaks mid-request would.
+    let behaviour: 'hang up' | 'silent' = 'hang up';
+    const seen: string[] = [];
+    const peer = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      if (behaviour === 'hang up') req.on('end', () => res.socket?.destroy());
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const db = createDb(env.AUTON_DB!);
+    try {
+      const address = `http://127.0.0.1:${(peer.address() as AddressInfo).port}`;
+      await registerDaemon(db, { id: 'broken', address }, Date.now() + 60_000);
+      await db.query("INSERT INTO subtree_leases VALUES ('zed', 'broken', 1, now() + interval '1 hour')");
+      const hungUp = await http('alpha').post<{ message: string }>('/agents/zed/message', { content: 'once' });
+      expect(hungUp.status).toBe(502);
+      expect(hungUp.body.message).toMatch(/may or may not have been made/);
+      expect(seen).toEqual(['POST /agents/zed/message']); // not sent again
+      behaviour = 'silent';
+      const started = Date.now();
+      const silent = await http('alpha').post<{ message: string }>('/agents/zed/message', { content: 'once more' });
+      expect(silent.status).toBe(504);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(TTL_MS);
+      expect(seen).toHaveLength(2);
+    } finally {
+      await db.query("DELETE FROM subtree_leases WHERE root_path = 'zed'; DELETE FROM daemons WHERE id = 'broken'");
+      await db.close();
+      peer.closeAllConnections();
+      peer.close();
+    }
+  }, 30_000);
 });
