@@ -120,6 +120,29 @@ describeWithPostgres('the daemon on PostgreSQL', (pg) => {
     expect(await stateOf('after')).not.toBe(404);
     expect(await stateOf('ghost')).toBe(404);
   }, 90_000);
+
+  it('an outage longer than the lease: the daemon lets its subtrees go, and takes them back from the database when it returns', async () => {
+    await killHard(daemon);
+    env = { ...env, AUTON_LEASE_TTL_MS: '3000' };
+    await start();
+    expect((await http.post('/agents', { id: 'patient', spec: { goal: 'wait it out' } })).status).toBe(201);
+    await expect.poll(() => requestsOf('patient').length, { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => stateOf('patient'), { timeout: 10_000 }).toBe('idle');
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await http.get<string>('/metrics')).body)?.[1]);
+    await pg().halt();
+    try {
+      // It cannot renew: before its leases could expire in the database, it stops their agents.
+      await expect.poll(() => metric('auton_leases_held'), { timeout: 10_000 }).toBe(0);
+    } finally {
+      await pg().resume();
+    }
+    await expect.poll(() => metric('auton_leases_held'), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+    expect(await stateOf('patient')).toBe('idle');
+    await expect.poll(async () => (await http.get('/readyz')).status, { timeout: 10_000 }).toBe(200);
+    expect((await http.post('/agents/patient/message', { content: 'still with us?' })).status).toBe(200);
+    await expect.poll(() => requestsOf('patient').length, { timeout: 15_000 }).toBe(2);
+    expect(JSON.stringify(requestsOf('patient')[1]!.body.messages)).toContain('still with us?');
+  }, 90_000);
 });
 
 describe('AUTON_DB selects the store', () => {

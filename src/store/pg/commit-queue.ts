@@ -113,6 +113,14 @@ export class CommitQueue<T> {
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, COMMIT_RETRY_MAX_MS);
   }
 
+  /** A failed commit waiting for its retry is tried now (the database was seen answering again). */
+  retryNow(): void {
+    if (this.retryTimer === null || this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    void this.commitNow();
+  }
+
   /** Waits for the commit under way, then commits what is left once more; nothing is retried after this. */
   async close(): Promise<void> {
     this.closed = true;

@@ -278,6 +278,7 @@ export class PgStore implements Store {
     try {
       await this.db.query('SELECT 1');
       this.probeFailure = null;
+      this.commits.retryNow(); // the database answers again: a failed commit need not sit out its back-off
     } catch (error) {
       this.probeFailure = describeConnectionError(error, this.url);
     } finally {
