@@ -65,6 +65,8 @@ export class ClusterNode implements Fencing {
   /** Owners of other daemons' subtrees, remembered briefly: a forwarded request costs no database lookup. */
   private readonly owners = new Map<string, { route: Route; untilMs: number }>();
   address: string | null = null;
+  /** Registered, renewing and scanning: peers can place roots here (readiness waits for it). */
+  joined = false;
 
   constructor(private readonly o: ClusterNodeOptions) {
     this.owner = o.daemonId;
@@ -120,6 +122,7 @@ export class ClusterNode implements Fencing {
     this.keeper.start();
     await this.scan(); // orphans waiting for a daemon (a database from before leases, a dead daemon's) are taken now
     this.scheduleScan();
+    this.joined = true;
   }
 
   /** Where a request about the subtree `root` is served; `spawning`: it would create that root. */

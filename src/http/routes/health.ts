@@ -23,6 +23,8 @@ export const healthRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (a
     },
   }, async (_req, reply) => {
     if (!ctx.isAccepting()) return sendError(reply, 503, 'shutting down');
+    // Listening a moment before it has joined the other daemons: until then none would place a root here.
+    if (ctx.cluster && !ctx.cluster.joined) return sendError(reply, 503, 'joining the daemons on the database');
     // Comes back by itself: the store retries a failed commit on a timer until it is on disk.
     const { store } = ctx.runtime;
     if (!store.isHealthy()) {
