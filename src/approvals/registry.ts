@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { withinSubtree } from '../domain/subtree-path.js';
 import type { AgentRecord } from '../domain/agent.js';
 import type { Approval, ApprovalState } from '../domain/approval.js';
 import { granted, verdictFor, type Verdict } from '../domain/approval-rules.js';
@@ -62,9 +63,8 @@ export class ApprovalRegistry {
 
   /** The subtree under `root` moved to another daemon: its approvals are that daemon's now. */
   forgetSubtree(root: string): void {
-    const under = (path: string) => path === root || path.startsWith(`${root}/`);
     for (const [id, approval] of this.byId) {
-      if (!under(approval.path)) continue;
+      if (!withinSubtree(approval.path, root)) continue;
       this.byId.delete(id);
       this.unanswered.delete(id);
       const timer = this.timers.get(id);
@@ -72,7 +72,7 @@ export class ApprovalRegistry {
       this.timers.delete(id);
       this.waiters.delete(id);
     }
-    for (const path of this.pendingByPath.keys()) if (under(path)) this.pendingByPath.delete(path);
+    for (const path of this.pendingByPath.keys()) if (withinSubtree(path, root)) this.pendingByPath.delete(path);
   }
 
   /**
@@ -98,14 +98,14 @@ export class ApprovalRegistry {
   /** The pending approvals of a subtree (or of the whole tree), oldest first. */
   pending(path: string | null): Approval[] {
     const out: Approval[] = [];
-    for (const approval of this.pendingByPath.values()) if (path === null || within(approval.path, path)) out.push(approval);
+    for (const approval of this.pendingByPath.values()) if (path === null || withinSubtree(approval.path, path)) out.push(approval);
     return out.sort((a, b) => a.createdAtMs - b.createdAtMs);
   }
 
   /** A person's decision, through the agent at `path` (the asker or an ancestor): 404 outside it, 409 once settled. */
   decide(path: string, id: string, decision: Decision, by: string): Approval {
     const approval = this.byId.get(id);
-    if (approval === undefined || !within(approval.path, path)) throw notFound(`approval ${id}`);
+    if (approval === undefined || !withinSubtree(approval.path, path)) throw notFound(`approval ${id}`);
     if (approval.state !== 'pending') {
       throw conflict(`approval ${id} is already ${approval.state}${approval.decidedBy ? ` (by ${approval.decidedBy})` : ''}; nothing was changed`);
     }
@@ -233,8 +233,4 @@ function answer(approval: Approval): string | null {
     default:
       return INTERRUPTED_TOOL_TEXT;
   }
-}
-
-function within(path: string, top: string): boolean {
-  return path === top || (path.length > top.length && path.startsWith(top) && path[top.length] === '/');
 }

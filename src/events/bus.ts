@@ -1,3 +1,4 @@
+import { withinSubtree } from '../domain/subtree-path.js';
 import { EventHistory } from './history.js';
 import { eventJson, type AgentEvent, type EventScope } from './types.js';
 
@@ -137,7 +138,7 @@ export class EventBus {
   /** Ends every subscription at or under `root`: clients reconnect and reach the subtree's new owner. */
   endSubtree(root: string): void {
     for (const [path, subs] of [...this.subscribers]) {
-      if (path !== root && !path.startsWith(`${root}/`)) continue;
+      if (!withinSubtree(path, root)) continue;
       for (const sub of [...subs]) sub.end?.();
     }
   }

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forward, FORWARDED_BY, NOT_OWNER, PLACED } from '../cluster/forward.js';
 import type { ClusterMetrics } from '../cluster/metrics.js';
 import type { ClusterNode, Route } from '../cluster/node.js';
-import { rootOf } from '../store/pg/fencing.js';
+import { rootOf } from '../domain/subtree-path.js';
 import { idFromGoal } from '../runtime/ids.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { agentPath } from './agent-paths.js';

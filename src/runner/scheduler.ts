@@ -1,3 +1,4 @@
+import { withinSubtree } from '../domain/subtree-path.js';
 import { Cron } from 'croner';
 import type { AgentRecord } from '../domain/agent.js';
 import { badRequest } from '../domain/errors.js';
@@ -45,7 +46,7 @@ export class Scheduler {
   /** A subtree now another daemon's: its schedules stop here. */
   dropSubtree(root: string): void {
     for (const [path, job] of this.jobs) {
-      if (path !== root && !path.startsWith(`${root}/`)) continue;
+      if (!withinSubtree(path, root)) continue;
       job.stop();
       this.jobs.delete(path);
       this.skipped.delete(path);

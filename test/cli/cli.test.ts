@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { AgentNodeJson } from '../../src/domain/schemas.js';
 import { spawnAgent, startTestDaemon, useTestDaemon } from '../support/daemon.js';
 import { gate } from '../runner/runner-support.js';
-import { buildCli, runCli, startCli } from './run-cli.js';
+import { buildCli, runCli, startCli } from '../support/run-cli.js';
 
 // The CLI runs from dist/ as `npx auton` does (bin/auton.js); this builds it when src/ changed since (as npm start
 // does). One test file only builds, so no two test processes write dist/ at once.

@@ -11,7 +11,7 @@ import { killHard, startDaemonProcess, type DaemonProcess } from '../support/dae
 import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
 import { describeWithPostgres } from '../support/postgres.js';
 import { openSse } from '../support/sse-client.js';
-import { buildCli, runCli } from '../cli/run-cli.js';
+import { buildCli, runCli } from '../support/run-cli.js';
 
 /**
  * Several real daemon processes on one PostgreSQL database (issue 14): subtrees placed on the least loaded daemon,

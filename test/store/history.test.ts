@@ -8,7 +8,7 @@ import { restoreTree } from '../../src/runtime/restore.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import type { Store } from '../../src/store/store.js';
 import { specSchema } from '../../src/domain/schemas.js';
-import { describeStores } from './backends.js';
+import { describeStores } from '../support/store-backends.js';
 
 const SPEC = specSchema.parse({ goal: 'g' });
 

@@ -4,7 +4,7 @@ import { policySchema, specSchema } from '../../src/domain/schemas.js';
 import type { AgentEvent } from '../../src/events/types.js';
 import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES } from '../../src/store/sqlite-store.js';
 import type { Approval } from '../../src/domain/approval.js';
-import { describeStores } from './backends.js';
+import { describeStores } from '../support/store-backends.js';
 
 function agent(id: string, parentPath: string | null = null): AgentRecord {
   return newAgentRecord({

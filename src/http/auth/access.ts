@@ -1,3 +1,4 @@
+import { withinSubtree } from '../../domain/subtree-path.js';
 import type { AgentEvent } from '../../events/types.js';
 
 /**
@@ -39,8 +40,7 @@ const ROLE_RANK: Record<Role, number> = { read: 0, operator: 1, admin: 2 };
 
 /** Whether `path` is the key's scope or below it. Paths are compared as strings, never resolved (no `..`). */
 export function inScope(principal: Principal, path: string): boolean {
-  const { scope } = principal;
-  return scope === null || path === scope || (path.length > scope.length && path.startsWith(scope) && path[scope.length] === '/');
+  return principal.scope === null || withinSubtree(path, principal.scope);
 }
 
 /** The same 404 the runtime gives for a missing agent, word for word. */

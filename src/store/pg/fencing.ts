@@ -1,5 +1,6 @@
 import type { Sql } from '../../cluster/pg/db.js';
 import { LeaseLostError } from '../../cluster/leases.js';
+import { rootOf } from '../../domain/subtree-path.js';
 import type { StoreOp } from '../store-op.js';
 
 /**
@@ -25,10 +26,6 @@ export interface FencedOp {
   epoch: number;
 }
 
-export const rootOf = (path: string) => {
-  const slash = path.indexOf('/');
-  return slash === -1 ? path : path.slice(0, slash);
-};
 
 export function pathOf(op: StoreOp): string {
   switch (op.kind) {

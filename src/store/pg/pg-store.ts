@@ -10,7 +10,8 @@ import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
 import { LeaseLostError } from '../../cluster/leases.js';
 import { planBatch, type Op } from './batch.js';
 import { CommitQueue } from './commit-queue.js';
-import { deleteLeases, fenceBatch, pathOf, purgedRoots, rootOf, type FencedOp, type Fencing } from './fencing.js';
+import { rootOf } from '../../domain/subtree-path.js';
+import { deleteLeases, fenceBatch, pathOf, purgedRoots, type FencedOp, type Fencing } from './fencing.js';
 import {
   EVENT_ID_HIGH_WATER, EVENTS_PRUNED_THROUGH, pruneEvents, readContext, readEventsSince, readHistory, readMeta, readRecentEvents, readState,
   readSubtreeApprovals, writeMeta,
@@ -205,8 +206,9 @@ export class PgStore implements Store {
   }
 
   private push(op: Op): void {
+    if (!this.fencing) return this.commits.push({ op, root: '', epoch: 0 });
     const root = rootOf(pathOf(op));
-    this.commits.push({ op, root, epoch: this.fencing ? this.fencing.epochOf(root) ?? -1 : 0 });
+    this.commits.push({ op, root, epoch: this.fencing.epochOf(root) ?? -1 });
   }
 
   /** Commits what is queued now (the group commit calls it once per event-loop turn). */

@@ -9,7 +9,7 @@ import { migrate } from '../../src/cluster/pg/migrate.js';
 import { PgStore } from '../../src/store/pg/pg-store.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
-import { describeWithPostgres, type TestPostgres } from '../support/postgres.js';
+import { describeWithPostgres, type TestPostgres } from './postgres.js';
 
 export const STORE_OPTIONS: SqliteStoreOptions = { eventsRetained: 1_000_000, eventsLoadedAtStart: 50_000 };
 
