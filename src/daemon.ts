@@ -64,7 +64,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   // On PostgreSQL the subtrees this daemon leases are loaded once the engines exist (cluster.node.start below).
   const restored = cluster ? { active: [] } : restoreTree(runtime, await store.load());
   const approvals = new ApprovalRegistry(runtime);
-  approvals.restore(await store.loadApprovals());
+  approvals.restore(cluster ? [] : await store.loadApprovals()); // on PostgreSQL: with each subtree adopted
   bus.addSink((event) => store.appendEvent(event));
   if (options.logger) bus.addSink(lifecycleLog(options.logger));
   const sseClients = new SseClients(config.AUTON_MAX_SSE_PER_KEY);

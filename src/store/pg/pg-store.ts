@@ -113,7 +113,6 @@ export class PgStore implements Store {
   }
 
   async loadApprovals(): Promise<Approval[]> {
-    if (this.fencing) return [];
     const { rows } = await this.db.query<{ json: string }>('SELECT json FROM approvals');
     return rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs);
   }
