@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { createServer } from 'node:net';
 import { ConfigError, isLoopback, loadConfig, type Config } from './config.js';
 import { startDaemon, type Daemon } from './daemon.js';
@@ -18,6 +19,11 @@ try {
 }
 // The keys are kept hashed in memory; the plain text need not outlive start-up (child processes, diagnostics).
 delete process.env.AUTON_API_KEYS;
+
+// V8 by default lets its old generation grow to up to 4× what its last full collection kept before the next one, so a
+// busy daemon's RSS climbs for a long while before it levels off (BENCHMARKS.md, figure 9b). A process-wide setting,
+// so the entry point's, not startDaemon's (tests and embedders run daemons inside their own processes).
+if (config.AUTON_HEAP_GROWTH_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${config.AUTON_HEAP_GROWTH_PERCENT}`);
 
 const logger = createLogger(config.LOG_LEVEL, terminalLoggerOptions(config.LOG_FORMAT, process.stdout.isTTY === true, Boolean(process.env.NO_COLOR)));
 

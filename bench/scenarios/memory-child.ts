@@ -1,3 +1,4 @@
+import { ContextTurns } from '../../src/domain/context-turns.js';
 import type Anthropic from '@anthropic-ai/sdk';
 import { performance } from 'node:perf_hooks';
 import { parseTurn, type TurnJson } from '../../src/domain/agent.js';
@@ -40,7 +41,7 @@ export interface MemoryResult {
   /** Heap the V8 reserved (used + free in its pages). */
   heapTotalDelta: number;
   externalDelta: number;
-  /** Heap freed by dropping each part (bytes, all agents). */
+  /** Heap (and array buffers) freed by dropping each part (bytes, all agents). */
   heapOf: { conversations: number };
   passMs: { p50: number; max: number };
   fillSeconds: number;
@@ -142,9 +143,11 @@ for (let i = 0; i < 20; i++) {
 }
 
 // What the heap holds, part by part: drop each and see what a GC gives back.
-const heap1 = (await collect()).heapUsed;
-for (const path of paths) runtime.get(path).conversation = [];
-const heap2 = (await collect()).heapUsed;
+// A context's turns are bytes in a buffer of its own (ContextTurns): counted with the heap.
+const held = (m: NodeJS.MemoryUsage) => m.heapUsed + m.arrayBuffers;
+const heap1 = held(await collect());
+for (const path of paths) runtime.get(path).conversation = new ContextTurns();
+const heap2 = held(await collect());
 
 const result: MemoryResult = {
   agents: AGENTS,

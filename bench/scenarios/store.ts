@@ -96,7 +96,7 @@ async function invalidContexts(db: string): Promise<number> {
     const { agents } = await store.load();
     let invalid = 0;
     for (const agent of agents) {
-      const rows = agent.contextLoaded ? agent.conversation : (await store.agentContext(agent)).map((r) => r.json);
+      const rows = agent.contextLoaded ? agent.conversation.toArray() : (await store.agentContext(agent)).map((r) => r.json);
       if (rows.length === 0 || !validContext(rows.map(parseTurn))) invalid++;
     }
     return invalid;

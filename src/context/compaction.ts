@@ -1,5 +1,6 @@
 import { parseTurn, turnJson, type TurnJson } from '../domain/agent.js';
-import { CHARS_PER_TOKEN, estimateTokens } from './estimate.js';
+import type { ContextTurns } from '../domain/context-turns.js';
+import { CHARS_PER_TOKEN, estimateTurns } from './estimate.js';
 
 /**
  * A compaction summary is a user turn whose first text block starts with this header: transcripts and the console
@@ -47,21 +48,17 @@ export interface CompactionPlan {
  * the two are never separated. Null when no assistant turn after the first can start the kept run, or even the
  * shortest run is larger than `maxKeptTokens` (then nothing compaction can do makes the prompt fit).
  */
-export function planCompaction(conversation: readonly TurnJson[], keepTokens: number, maxKeptTokens: number): CompactionPlan | null {
+export function planCompaction(conversation: ContextTurns, keepTokens: number, maxKeptTokens: number): CompactionPlan | null {
   let best: CompactionPlan | null = null;
   let kept = 0;
   for (let i = conversation.length - 1; i >= 1; i--) {
-    kept += estimateTokens(conversation[i]!);
-    if (!isAssistantTurn(conversation[i]!)) continue;
+    kept += estimateTurns(conversation, i, i + 1);
+    if (!conversation.isAssistant(i)) continue;
     if (best !== null && kept > keepTokens) break;
     best = { keepFrom: i, keptTokens: kept };
   }
   if (best === null || best.keptTokens > maxKeptTokens) return null;
   return best;
-}
-
-function isAssistantTurn(turn: TurnJson): boolean {
-  return turn.startsWith('{"role":"assistant"');
 }
 
 /** Characters of one block shown to the summariser; the whole transcript is cut to fit its window too. */

@@ -1,3 +1,5 @@
+import { ContextTurns } from '../domain/context-turns.js';
+
 /**
  * A deliberately high estimate of the tokens in JSON text: the Messages API's tokenizers give about 3.5–4
  * characters of English a token, fewer for JSON escapes and code. Overestimating only compacts a little early;
@@ -11,7 +13,8 @@ export function estimateTokens(jsonText: string): number {
 }
 
 /** Tokens of a few turns (JSON texts). */
-export function estimateTurns(turns: readonly string[], from = 0, to = turns.length): number {
+export function estimateTurns(turns: readonly string[] | ContextTurns, from = 0, to = turns.length): number {
+  if (turns instanceof ContextTurns) return Math.ceil(turns.charsBetween(from, to) / CHARS_PER_TOKEN);
   let chars = 0;
   for (let i = from; i < to; i++) chars += turns[i]!.length;
   return Math.ceil(chars / CHARS_PER_TOKEN);

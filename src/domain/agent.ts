@@ -1,6 +1,7 @@
 import type { AgentHealth, AgentPolicy, AgentSpec, SuspendReason } from './schemas.js';
 import { canTransition, type AgentState } from './states.js';
 import { conflict } from './errors.js';
+import { ContextTurns } from './context-turns.js';
 
 /** The in-memory record of one agent. Timestamps are epoch milliseconds; JSON rendering is in node-json.ts. */
 export interface AgentRecord {
@@ -34,7 +35,7 @@ export interface AgentRecord {
    * The agent's context: exactly the turns its next prompt is built from, each as its JSON text (opaque to the
    * domain). After a compaction the first is a user turn holding the summary. Older turns live in the store only.
    */
-  conversation: TurnJson[];
+  conversation: ContextTurns;
   /** When supervision or an operator restarted it, newest last (the latest few), for policy.restart_window_seconds. */
   restartTimesMs?: number[];
   /**
@@ -160,7 +161,7 @@ export function newAgentRecord(args: {
     restartAtMs: null,
     inbox: [],
     inboxNextSeq: 0,
-    conversation: [],
+    conversation: new ContextTurns(),
     contextSeqs: [],
     contextLoaded: true,
     conversationEpoch: 0,

@@ -1,9 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { TurnJson } from '../domain/agent.js';
-import { JsonBody } from './json-body.js';
+import { JsonBody, type BodyPiece } from './json-body.js';
 import { nodeHttpFetch, ReplyTooLargeError } from './node-http-fetch.js';
 
-export { JsonBody, ReplyTooLargeError };
+export { JsonBody, ReplyTooLargeError, type BodyPiece };
 
 export type ModelRequest = Anthropic.MessageCreateParamsNonStreaming;
 export type ModelReply = Anthropic.Message;
@@ -39,15 +39,21 @@ export const JOIN_BELOW_CHARS = 64 * 1024;
  * ~600 KB window into one string on every call was most of its garbage.
  */
 export function requestJson(head: Omit<Anthropic.MessageCreateParams, 'messages'>, messages: readonly TurnJson[]): RequestBody {
-  const pieces: string[] = [`${JSON.stringify(head).slice(0, -1)},"messages":[`];
-  let chars = pieces[0]!.length;
+  const pieces: BodyPiece[] = [];
   messages.forEach((turn, i) => {
     if (i > 0) pieces.push(',');
     pieces.push(turn);
-    chars += turn.length + 1;
   });
-  pieces.push(']}');
-  return chars < JOIN_BELOW_CHARS ? pieces.join('') : new JsonBody(pieces);
+  return requestBody(head, pieces);
+}
+
+/** The same, from the messages already as JSON pieces, commas included (see messagePieces). */
+export function requestBody(head: Omit<Anthropic.MessageCreateParams, 'messages'>, messages: readonly BodyPiece[]): RequestBody {
+  const pieces: BodyPiece[] = [`${JSON.stringify(head).slice(0, -1)},"messages":[`, ...messages, ']}'];
+  let size = 0; // characters of strings, bytes of stored turns: near enough for where to join
+  for (const piece of pieces) size += piece.length;
+  if (size >= JOIN_BELOW_CHARS) return new JsonBody(pieces);
+  return pieces.map((piece) => (typeof piece === 'string' ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('utf8'))).join('');
 }
 
 export interface ModelClientOptions {

@@ -1,5 +1,8 @@
+/** Part of a request's JSON text: a string, or the UTF-8 bytes of a stored turn (see ContextTurns). */
+export type BodyPiece = string | Uint8Array;
+
 /**
- * A large request's JSON text as the pieces it is made of (the head, then each stored turn's JSON text with the
+ * A large request's JSON text as the pieces it is made of (the head, then each stored turn's JSON bytes with the
  * commas between them), never joined into one string. A long agent's request is ~600 KB of text that is almost all stored
  * turns, already in memory: joining them made two ~600 KB strings per call (the join and its flattening when sent),
  * large enough that V8 puts them straight into its large-object space, where every one alive at a scavenge stays
@@ -11,9 +14,9 @@
  * are those of the joined text. The Blob underneath is empty; nothing of it is read.
  */
 export class JsonBody extends Blob {
-  readonly pieces: readonly string[];
+  readonly pieces: readonly BodyPiece[];
 
-  constructor(pieces: readonly string[]) {
+  constructor(pieces: readonly BodyPiece[]) {
     super([], { type: 'application/json' });
     this.pieces = pieces;
     let bytes = 0;
@@ -23,11 +26,11 @@ export class JsonBody extends Blob {
   }
 
   override text(): Promise<string> {
-    return Promise.resolve(this.pieces.join(''));
+    return Promise.resolve(this.joined().toString('utf8'));
   }
 
   override arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = Buffer.from(this.pieces.join(''));
+    const bytes = this.joined();
     return Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   }
 
@@ -36,6 +39,7 @@ export class JsonBody extends Blob {
     let next = 0;
     return new ReadableStream<Uint8Array>({
       pull(controller) {
+        // A copy: a stream is read later, and stored turns' bytes are only guaranteed until the call is answered.
         if (next < pieces.length) controller.enqueue(Buffer.from(pieces[next++]!));
         else controller.close();
       },
@@ -43,6 +47,10 @@ export class JsonBody extends Blob {
   }
 
   override slice(start?: number, end?: number, type?: string): Blob {
-    return new Blob([this.pieces.join('')], { type: this.type }).slice(start, end, type);
+    return new Blob([this.joined() as Uint8Array<ArrayBuffer>], { type: this.type }).slice(start, end, type);
+  }
+
+  private joined(): Buffer {
+    return Buffer.concat(this.pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
   }
 }

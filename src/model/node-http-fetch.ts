@@ -56,7 +56,7 @@ export function nodeHttpFetch(options: { maxReplyBytes?: number; streamIdleMs?: 
       }, (res) => toResponse(res, method, maxReplyBytes, init.signal ?? null, idleMs).then(resolve, reject));
       request.once('error', reject);
       if (!pieces) return void request.end(body ?? undefined);
-      // Corked, the pieces leave in one writev: node copies their bytes off the V8 heap and frees them when written.
+      // Corked, the pieces leave in one writev: strings encoded as they are written, stored turns' bytes as they are.
       request.cork();
       for (const piece of body.pieces) request.write(piece);
       request.uncork();

@@ -1,12 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { isSummaryTurn, planCompaction, promptBudget, shouldCompact, summariserPrompt, SUMMARISER_SYSTEM, summaryTurn, SUMMARY_MAX_TOKENS, KEEP_SHARE, transcript } from '../context/compaction.js';
-import { cacheControl, CacheSupport, messagesWithBreakpoints, type CacheTtl } from '../context/cache.js';
+import { planCompaction, promptBudget, shouldCompact, summariserPrompt, SUMMARISER_SYSTEM, summaryTurn, SUMMARY_MAX_TOKENS, KEEP_SHARE, transcript } from '../context/compaction.js';
+import { cacheControl, CacheSupport, messagePieces, type CacheTtl } from '../context/cache.js';
 import { estimateTokens, estimateTurns } from '../context/estimate.js';
 import { ContextGauge } from '../context/gauge.js';
 import type { WindowTable } from '../context/windows.js';
-import { turnJson, type AgentRecord, type TurnJson } from '../domain/agent.js';
+import { turnJson, type AgentRecord } from '../domain/agent.js';
+import type { ContextTurns } from '../domain/context-turns.js';
 import { LIMITS } from '../domain/limits.js';
-import { ContextOverflowError, promptTooLong, requestJson, type ModelClient, type RequestBody, type TextDelta } from '../model/client.js';
+import { ContextOverflowError, promptTooLong, requestBody, requestJson, type ModelClient, type RequestBody, type TextDelta } from '../model/client.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { MeteredUsage, UsageMeter } from '../usage/meter.js';
 import { promptTokens, usageJson } from '../usage/usage.js';
@@ -110,7 +111,6 @@ export class ModelCaller {
     const ttl: CacheTtl | null = agent.spec.prompt_cache === 'off' || !this.cache.enabled ? null : (agent.spec.prompt_cache ?? '5m');
     const conversation = agent.conversation;
     const start = validStart(conversation);
-    let messages: readonly TurnJson[] = start === 0 ? conversation : conversation.slice(start);
     const tools: Anthropic.ToolUnion[] = ttl && head.tools.length > 0
       ? [...head.tools.slice(0, -1), { ...head.tools.at(-1)!, cache_control: cacheControl(ttl) } as Anthropic.ToolUnion]
       : head.tools;
@@ -119,8 +119,7 @@ export class ModelCaller {
     const system = head.system;
     const thinking = agent.spec.thinking ? { thinking: { type: 'enabled' as const, budget_tokens: agent.spec.thinking.budget_tokens } } : {};
     const fields = { model: agent.spec.model, max_tokens: agent.spec.max_tokens ?? LIMITS.replyDefaultTokens, system, tools, ...thinking };
-    if (ttl) messages = messagesWithBreakpoints(messages, this.gauge.lastTurns(agent) - 1 - start, ttl);
-    const json = requestJson({ ...fields, stream: true }, messages);
+    const json = requestBody({ ...fields, stream: true }, messagePieces(conversation, start, this.gauge.lastTurns(agent) - 1, ttl));
     return { json, headJson: JSON.stringify(fields), turns: conversation.length, cached: ttl !== null };
   }
 
@@ -143,11 +142,12 @@ export class ModelCaller {
     const keep = Math.floor((KEEP_SHARE * budget) / 2 ** level);
     const maxKept = budget - SUMMARY_MAX_TOKENS - estimateTokens(headJson);
     const plan = planCompaction(conversation, keep, maxKept);
-    if (!plan || (plan.keepFrom === 1 && isSummaryTurn(conversation[0]!) && level === 0)) {
+    if (!plan || (plan.keepFrom === 1 && conversation.isSummary(0) && level === 0)) {
       if (!must) return false;
       throw overflow(agent, plan ? 'it is already compacted as far as it can be' : `its most recent exchange alone is about ${estimateTurns(conversation, Math.max(0, conversation.length - 2))} tokens`);
     }
     const older = conversation.slice(0, plan.keepFrom);
+    const olderTokens = estimateTurns(conversation, 0, plan.keepFrom);
     const before = this.gauge.estimate(agent, headJson);
     const prompt = summariserPrompt(agent.spec.goal, transcript(older, promptBudget(window, SUMMARY_MAX_TOKENS) - 1_000));
     const reply = await this.deps.model.create(requestJson({
@@ -160,7 +160,7 @@ export class ModelCaller {
     if (agent.conversation !== conversation) return true; // replaced meanwhile (a restart): nothing to compact
     const turn = summaryTurn(summary);
     this.deps.runtime.compactConversation(agent, turn, plan.keepFrom, {
-      trigger, model: reply.model || agent.spec.model, turns_in: plan.keepFrom, tokens_in: estimateTurns(older), summary_tokens: used.usage.output,
+      trigger, model: reply.model || agent.spec.model, turns_in: plan.keepFrom, tokens_in: olderTokens, summary_tokens: used.usage.output,
       prompt_tokens_before: before, prompt_tokens_after: estimateTokens(headJson) + estimateTokens(turn) + plan.keptTokens,
       tokens: used.tokens, ...usageJson(used.usage), cost_usd: used.costUsd,
     });
@@ -180,12 +180,8 @@ function overflow(agent: AgentRecord, why: string): ContextOverflowError {
  * The first turn a request may start with: a user turn that is not a bare tool result. A conversation restored
  * from part of a long history can begin mid-exchange; a fresh or compacted one starts right (checked in O(1)).
  */
-function validStart(conversation: readonly TurnJson[]): number {
+function validStart(conversation: ContextTurns): number {
   let start = 0;
-  while (start < conversation.length - 1 && !isPlainUserTurn(conversation[start]!)) start++;
+  while (start < conversation.length - 1 && !conversation.isPlainUser(start)) start++;
   return start;
-}
-
-function isPlainUserTurn(json: TurnJson): boolean {
-  return json.startsWith('{"role":"user"') && !json.includes('"type":"tool_result"');
 }

@@ -1,3 +1,4 @@
+import { ContextTurns } from '../domain/context-turns.js';
 import type { AgentRecord, ContextRef, HistoryKind, InboxItem, TurnJson } from '../domain/agent.js';
 import type { HistoryRow, Store } from '../store/store.js';
 
@@ -11,7 +12,7 @@ export class ContextKeeper {
   append(agent: AgentRecord, kind: HistoryKind, turns: readonly TurnJson[]): void {
     for (const json of turns) {
       const seq = agent.historyLength++;
-      agent.conversation.push(json);
+      agent.conversation.push(json, kind === 'summary');
       agent.contextSeqs.push(seq);
       this.store.appendTurn(agent.path, seq, kind, json);
       if (kind === 'summary') agent.contextSummarySeq = seq;
@@ -22,23 +23,19 @@ export class ContextKeeper {
   replaceLast(agent: AgentRecord, json: TurnJson): void {
     const seq = agent.contextSeqs.at(-1);
     if (seq === undefined) return this.append(agent, 'turn', [json]);
-    agent.conversation[agent.conversation.length - 1] = json;
+    agent.conversation.replaceLast(json);
     agent.conversationEpoch += 1;
     this.store.replaceTurn(agent.path, seq, json);
   }
 
   /** The context becomes `[summary, ...conversation.slice(keepFrom)]`; the history keeps every turn. */
   compact(agent: AgentRecord, summary: TurnJson, keepFrom: number): void {
-    const keptTurns = agent.conversation.slice(keepFrom);
-    const keptSeqs = agent.contextSeqs.slice(keepFrom);
     // A summary kept in the context (keepFrom 0) is superseded by the new one, which covers it.
-    if (keepFrom === 0 && agent.contextSummarySeq !== null && keptSeqs[0] === agent.contextSummarySeq) {
-      keptTurns.shift();
-      keptSeqs.shift();
-    }
+    const from = keepFrom === 0 && agent.contextSummarySeq !== null && agent.contextSeqs[0] === agent.contextSummarySeq ? 1 : keepFrom;
+    const keptSeqs = agent.contextSeqs.slice(from);
     const seq = agent.historyLength++;
     this.store.appendTurn(agent.path, seq, 'summary', summary);
-    agent.conversation = [summary, ...keptTurns];
+    agent.conversation.keep(from, summary);
     agent.contextSeqs = [seq, ...keptSeqs];
     agent.contextSummarySeq = seq;
     agent.contextFromSeq = keptSeqs[0] ?? agent.historyLength;
@@ -47,7 +44,9 @@ export class ContextKeeper {
 
   /** Puts a context read back from the store into memory (rows already stored). */
   load(agent: AgentRecord, rows: readonly HistoryRow[]): void {
-    agent.conversation = rows.map((r) => r.json);
+    const turns = new ContextTurns();
+    for (const row of rows) turns.push(row.json, row.kind === 'summary');
+    agent.conversation = turns;
     agent.contextSeqs = rows.map((r) => r.seq);
     agent.contextLoaded = true;
     agent.conversationEpoch += 1;
@@ -57,7 +56,7 @@ export class ContextKeeper {
   replaceWith(agent: AgentRecord, rows: readonly HistoryRow[]): void {
     agent.contextLoaded = true;
     agent.conversationEpoch += 1;
-    agent.conversation = [];
+    agent.conversation = new ContextTurns();
     agent.contextSeqs = [];
     agent.contextSummarySeq = null;
     agent.contextFromSeq = agent.historyLength;

@@ -44,7 +44,7 @@ export async function openStore(config: Config, clock: () => number, logger: Log
   }
   const unlock = lockDatabase(config.AUTON_DB); // one writer per file
   try {
-    return { store: new SqliteStore(config.AUTON_DB, STORE_OPTIONS, config.AUTON_DB_SYNC), release: unlock, cluster: null };
+    return { store: new SqliteStore(config.AUTON_DB, { ...STORE_OPTIONS, cacheMiB: config.AUTON_SQLITE_CACHE_MIB }, config.AUTON_DB_SYNC), release: unlock, cluster: null };
   } catch (error) {
     unlock();
     throw error;

@@ -1,4 +1,5 @@
 import type { AgentRecord } from '../domain/agent.js';
+import { ContextTurns } from '../domain/context-turns.js';
 
 /** The fields of an agent that live in its row: not its children, inbox or context (rows of their own). */
 type StoredAgent = Omit<AgentRecord, 'children' | 'conversation' | 'contextSeqs' | 'contextLoaded' | 'inbox' | 'conversationEpoch'>;
@@ -13,7 +14,7 @@ export function decodeAgent(json: string): AgentRecord {
   const agent = JSON.parse(json) as StoredAgent as AgentRecord;
   agent.restartAtMs ??= null; // rows written before the field existed
   agent.inbox = [];
-  agent.conversation = [];
+  agent.conversation = new ContextTurns();
   agent.contextSeqs = [];
   agent.contextLoaded = false;
   agent.conversationEpoch = 0;

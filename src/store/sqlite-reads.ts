@@ -107,7 +107,7 @@ export class SqliteReads {
     for (const agent of agents) {
       if (!hasWorkNow(agent)) continue;
       for (const row of this.context(agent.path, { summarySeq: agent.contextSummarySeq, fromSeq: agent.contextFromSeq, toSeq: Number.MAX_SAFE_INTEGER })) {
-        agent.conversation.push(row.json);
+        agent.conversation.push(row.json, row.kind === 'summary');
         agent.contextSeqs.push(row.seq);
       }
       agent.contextLoaded = true;

@@ -16,7 +16,16 @@ export interface SqliteStoreOptions {
   eventsRetained: number;
   /** Events loaded into memory at start for replay. */
   eventsLoadedAtStart: number;
+  /** SQLite's page cache (AUTON_SQLITE_CACHE_MIB; default DEFAULT_SQLITE_CACHE_MIB). */
+  cacheMiB?: number;
 }
+
+/**
+ * SQLite's own default. better-sqlite3 builds with 16 MiB, which filled up over a long agent's first few hundred
+ * calls and was a third of the daemon's RSS growth (BENCHMARKS.md, figure 9b); the file's pages stay in the OS's
+ * page cache either way, and the store's writes are appends.
+ */
+export const DEFAULT_SQLITE_CACHE_MIB = 2;
 
 /**
  * Event ids are handed to SSE clients as soon as they are published, a moment before the group commit makes the
@@ -61,6 +70,7 @@ export class SqliteStore implements Store {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma(`cache_size = ${-1024 * (options.cacheMiB ?? DEFAULT_SQLITE_CACHE_MIB)}`);
     openSchema(this.db);
     this.inode = file === ':memory:' ? null : statSync(file).ino;
     this.reads = new SqliteReads(this.db, options, (path) => this.queuedEvents(path));

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { CacheSupport, messagesWithBreakpoints, withBreakpoint } from '../../src/context/cache.js';
+import { CacheSupport, messagePieces, withBreakpoint } from '../../src/context/cache.js';
 import { ContextGauge } from '../../src/context/gauge.js';
 import { estimateTurns } from '../../src/context/estimate.js';
-import { newAgentRecord, turnJson } from '../../src/domain/agent.js';
+import { newAgentRecord, turnJson, type TurnJson } from '../../src/domain/agent.js';
+import { ContextTurns } from '../../src/domain/context-turns.js';
+import { requestBody } from '../../src/model/client.js';
 import { policySchema, specSchema } from '../../src/domain/schemas.js';
+
+/** The messages a request made of `messagePieces` sends, each as its JSON text. */
+function messagesOf(turns: ContextTurns, start: number, previousEnd: number, ttl: '5m' | '1h' | null): TurnJson[] {
+  const body = requestBody({ model: 'm', max_tokens: 1 }, messagePieces(turns, start, previousEnd, ttl));
+  const messages = (JSON.parse(typeof body === 'string' ? body : '') as { messages: unknown[] }).messages;
+  return messages.map((m) => JSON.stringify(m));
+}
 
 describe('cache breakpoints', () => {
   it('go on the last block of the previous call\'s last turn and of the last turn, nowhere else', () => {
@@ -14,12 +23,28 @@ describe('cache breakpoints', () => {
       turnJson({ role: 'assistant', content: [{ type: 'text', text: 'thinking aloud' }, { type: 'tool_use', id: 't2', name: 'x', input: {} }] }),
       turnJson({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't2', content: 'b' }, { type: 'text', text: '[message] hi' }] }),
     ];
-    const out = messagesWithBreakpoints(turns, 2, '1h');
+    const out = messagesOf(ContextTurns.of(turns), 0, 2, '1h');
     expect(out.filter((t) => t.includes('cache_control'))).toHaveLength(2);
     expect(JSON.parse(out[2]!).content[0].cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
     expect(JSON.parse(out[4]!).content[1].cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
-    expect(out.slice(0, 2)).toEqual(turns.slice(0, 2)); // the rest is the stored text, unchanged
+    // Exactly the JSON a parse-and-encode gives, made from the stored bytes without either.
+    expect(out[2]).toBe(withBreakpoint(turns[2]!, '1h'));
+    expect(out[4]).toBe(withBreakpoint(turns[4]!, '1h'));
+    expect([out[0], out[1], out[3]]).toEqual([turns[0], turns[1], turns[3]]); // the rest is the stored text, unchanged
     expect(JSON.parse(withBreakpoint(turns[0]!, '5m'))).toEqual({ role: 'user', content: [{ type: 'text', text: 'start', cache_control: { type: 'ephemeral', ttl: '5m' } }] });
+  });
+
+  it('turn a string content into a block, skip thinking and empty text, start where the request starts, and go away with no TTL', () => {
+    const thinking = turnJson({ role: 'assistant', content: [{ type: 'thinking', thinking: 'hm', signature: 's' }] });
+    const unicode = turnJson({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'naïve — 東京 🌊' }] });
+    const turns = ContextTurns.of([turnJson({ role: 'user', content: 'start' }), thinking, unicode]);
+    expect(messagesOf(turns, 0, 0, '5m')[2]).toBe(withBreakpoint(unicode, '5m'));
+    expect(messagesOf(turns, 0, 1, '5m')[1]).toBe(thinking);
+    const first = ContextTurns.of([turnJson({ role: 'user', content: 'start' })]);
+    expect(JSON.parse(messagesOf(first, 0, -1, '5m')[0]!).content).toEqual([{ type: 'text', text: 'start', cache_control: { type: 'ephemeral', ttl: '5m' } }]);
+    // The previous call's end at the request's first turn gets none (the last turn's covers it).
+    expect(messagesOf(ContextTurns.of([unicode, unicode, unicode]), 1, 1, '5m').map((t) => t.includes('cache_control'))).toEqual([false, true]);
+    expect(messagesOf(turns, 0, 1, null)).toEqual(turns.toArray());
   });
 });
 

@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { isSummaryTurn, planCompaction, shouldCompact, summaryTurn, transcript, SUMMARY_HEADER } from '../../src/context/compaction.js';
 import { estimateTokens } from '../../src/context/estimate.js';
 import { turnJson, type TurnJson } from '../../src/domain/agent.js';
+import { ContextTurns } from '../../src/domain/context-turns.js';
 
 const user = (text: string): TurnJson => turnJson({ role: 'user', content: [{ type: 'text', text }] });
 const toolUses = (...ids: string[]): TurnJson => turnJson({ role: 'assistant', content: ids.map((id) => ({ type: 'tool_use', id, name: 'fetch_webpage', input: { url: id } })) });
 const results = (size: number, ...ids: string[]): TurnJson => turnJson({ role: 'user', content: ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'p'.repeat(size) })) });
 
 /** A tool loop: start, then (assistant tool_use(s), user tool_result(s)) × n. */
+const context = (turns: TurnJson[]) => ContextTurns.of(turns, isSummaryTurn);
+
 function toolLoop(n: number, size = 3_000, perTurn = 1): TurnJson[] {
   const turns = [user('Begin working towards your goal.')];
   for (let i = 0; i < n; i++) {
@@ -23,7 +26,7 @@ describe('planCompaction', () => {
   ])('on a tool loop of %i exchanges with %i tool calls each, keeps a run that starts at an assistant turn and answers every kept tool_use', (n, perTurn) => {
     const conversation = toolLoop(n, 3_000, perTurn);
     for (const keep of [500, 5_000, 20_000]) {
-      const plan = planCompaction(conversation, keep, 1_000_000)!;
+      const plan = planCompaction(context(conversation), keep, 1_000_000)!;
       expect(plan).not.toBeNull();
       expect(conversation[plan.keepFrom]).toMatch(/^\{"role":"assistant"/);
       const kept = conversation.slice(plan.keepFrom).map((t) => JSON.parse(t) as { role: string; content: Array<Record<string, unknown>> });
@@ -38,17 +41,17 @@ describe('planCompaction', () => {
 
   it('keeps at most the budget when it can, and at least the last exchange', () => {
     const conversation = toolLoop(50);
-    const plan = planCompaction(conversation, 10_000, 1_000_000)!;
+    const plan = planCompaction(context(conversation), 10_000, 1_000_000)!;
     expect(plan.keptTokens).toBeLessThanOrEqual(10_000);
     expect(plan.keepFrom).toBeGreaterThan(conversation.length - 20);
-    const tiny = planCompaction(conversation, 1, 1_000_000)!;
+    const tiny = planCompaction(context(conversation), 1, 1_000_000)!;
     expect(tiny.keepFrom).toBe(conversation.length - 2);
   });
 
   it('says null when there is nothing before the last exchange to summarise, or the last exchange alone is too large', () => {
-    expect(planCompaction([user('only')], 1_000, 1_000_000)).toBeNull();
+    expect(planCompaction(context([user('only')]), 1_000, 1_000_000)).toBeNull();
     const huge = toolLoop(3, 300_000);
-    expect(planCompaction(huge, 1_000, 50_000)).toBeNull();
+    expect(planCompaction(context(huge), 1_000, 50_000)).toBeNull();
   });
 });
 

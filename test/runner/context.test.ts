@@ -105,7 +105,7 @@ describe('a context that always fits', () => {
     const log = await openLog(t, 'reader');
     expect(dataOf(await log.next((e) => e.event === 'compacted', 30_000))).toMatchObject({ trigger: 'context_window_exceeded' });
     await waitForNode(http, 'reader', () => expect(pages.n).toBeGreaterThan(8), 30_000);
-    expect(record(t, 'reader').conversation.some((turn) => turn.includes('The tides are'))).toBe(false);
+    expect(record(t, 'reader').conversation.toArray().some((turn) => turn.includes('The tides are'))).toBe(false);
     log.close();
   }, 60_000);
 });

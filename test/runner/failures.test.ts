@@ -124,7 +124,7 @@ describe('halting an agent mid-call', () => {
     t.fake.setHandler(() => held.reply);
     await spawnAgent(http, null, 'a');
     await t.fake.waitForRequests(1);
-    const before = structuredClone(record(t, 'a').conversation);
+    const before = record(t, 'a').conversation.toArray();
 
     expect((await http.post<AgentNodeJson>('/agents/a/suspend')).body.state).toBe('suspended');
     await vi.waitFor(() => expect(t.fake.requests[0]!.aborted).toBe(true), { timeout: 1_000, interval: 5 });
@@ -132,7 +132,7 @@ describe('halting an agent mid-call', () => {
     // One more round trip through the daemon after the release, for anything the reply could have set off.
     const node = (await http.get<AgentNodeJson>('/agents/a')).body;
     expect(node).toMatchObject({ state: 'suspended', suspend_reason: 'manual', health: { tokens_total: 0 } });
-    expect(record(t, 'a').conversation).toEqual(before);
+    expect(record(t, 'a').conversation.toArray()).toEqual(before);
     expect(record(t, 'a').turnCount).toBe(0);
     expect(t.fake.requests).toHaveLength(1);
   });

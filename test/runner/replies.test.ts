@@ -72,7 +72,7 @@ describe('replies checked at the edge (issue 17, item 9)', () => {
     await spawnAgent(http, null, 'a');
     const node = await waitForNode(http, 'a', (n) => expect(n.state).toBe('suspended'));
     expect(node.error_message).toMatch(/larger than AUTON_MODEL_MAX_REPLY_BYTES \(1048576 bytes\)/);
-    expect(record(t, 'a').conversation.join('').length).toBeLessThan(1_000);
+    expect(record(t, 'a').conversation.toArray().join('').length).toBeLessThan(1_000);
     expect(node.restart_count).toBe(0); // the same reply would come back: no restart loop
   });
 

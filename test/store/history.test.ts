@@ -47,7 +47,7 @@ describeStores('the conversation store', (backend) => {
 
     const second = await boot();
     const restored = second.runtime.get('a');
-    expect(restored.conversation).toEqual(context);
+    expect(restored.conversation.toArray()).toEqual(context);
     expect(restored.inbox).toEqual([expect.objectContaining({ kind: 'message', content: 'waiting message' })]);
     const rows = await allRows(second.runtime, 'a');
     expect(rows.map((r) => r.kind)).toEqual(['turn', 'turn', 'turn', 'turn', 'summary', 'turn', 'turn']); // nothing lost
@@ -64,7 +64,7 @@ describeStores('the conversation store', (backend) => {
     await first.store.flush();
     const restored = (await boot()).runtime.get('a');
     expect(restored.inbox).toEqual([]);
-    expect(restored.conversation).toEqual([user('carrying 1')]);
+    expect(restored.conversation.toArray()).toEqual([user('carrying 1')]);
   });
 
   it('a long life keeps memory to the compacted context, and the compacted turns stay on disk', async () => {
@@ -72,11 +72,11 @@ describeStores('the conversation store', (backend) => {
     const a = runtime.spawn(null, { id: 'a', spec: SPEC });
     for (let i = 0; i < 200; i++) runtime.appendTurns(a, user(`q${i}`), assistant(`a${i}`));
     runtime.compactConversation(a, user('[Summary of the earlier conversation] q0..q189'), 380, {});
-    expect(a.conversation).toHaveLength(21);
+    expect(a.conversation.toArray()).toHaveLength(21);
     await store.flush();
     expect(await allRows(runtime, 'a')).toHaveLength(401); // every turn, plus the summary row
     const restored = (await boot()).runtime.get('a');
-    expect(restored.conversation).toEqual(a.conversation);
+    expect(restored.conversation.toArray()).toEqual(a.conversation.toArray());
   });
 
   it('restart from a checkpoint and fork append its context as new rows; a checkpoint after the restart is complete', async () => {
@@ -88,18 +88,18 @@ describeStores('the conversation store', (backend) => {
     const cp = first.runtime.checkpoint('a');
     first.runtime.appendTurns(a, assistant('after checkpoint'));
     await first.runtime.restart('a');
-    expect(a.conversation).toEqual([user('S'), assistant('a1'), user('u2')]);
+    expect(a.conversation.toArray()).toEqual([user('S'), assistant('a1'), user('u2')]);
     const fork = await first.runtime.fork('a', { id: 'b', checkpoint: cp.id });
-    expect(fork.conversation).toEqual(a.conversation);
+    expect(fork.conversation.toArray()).toEqual(a.conversation.toArray());
     first.runtime.checkpoint('a');
     await first.store.flush();
 
     const second = await boot();
     const restored = second.runtime.get('a');
-    expect(restored.conversation).toEqual([user('S'), assistant('a1'), user('u2')]);
+    expect(restored.conversation.toArray()).toEqual([user('S'), assistant('a1'), user('u2')]);
     await second.runtime.restart('a'); // from cp-2, taken after the first restart
-    expect(restored.conversation).toEqual([user('S'), assistant('a1'), user('u2')]);
-    expect(second.runtime.get('b').conversation).toEqual([user('S'), assistant('a1'), user('u2')]);
+    expect(restored.conversation.toArray()).toEqual([user('S'), assistant('a1'), user('u2')]);
+    expect(second.runtime.get('b').conversation.toArray()).toEqual([user('S'), assistant('a1'), user('u2')]);
     const rows = await allRows(second.runtime, 'a');
     expect(rows.filter((r) => r.json === assistant('after checkpoint'))).toHaveLength(1); // never rewritten shorter
     const upToCp1 = await second.runtime.history('a', { limit: 100, order: 'asc' }, 'cp-1');
@@ -137,7 +137,7 @@ describeStores('the conversation store', (backend) => {
     const { runtime } = await boot();
     const agent = runtime.get('old');
     expect(agent.inbox).toEqual([{ kind: 'message', content: 'kept' }]);
-    expect(agent.conversation).toEqual([user('u'), assistant('a')]);
+    expect(agent.conversation.toArray()).toEqual([user('u'), assistant('a')]);
     runtime.appendTurns(agent, user('next'));
     await runtime.store.flush();
     expect((await allRows(runtime, 'old')).map((r) => r.seq)).toEqual([0, 1, 2]); // appended after the old turns

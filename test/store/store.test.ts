@@ -185,7 +185,7 @@ describeStores('the store', (backend) => {
       store.saveAgent(again);
       await store.flush();
       const reopened = await open();
-      expect((await reopened.load()).agents.map((x) => [x.conversation, x.inbox])).toEqual([[[turn(0)], []]]);
+      expect((await reopened.load()).agents.map((x) => [x.conversation.toArray(), x.inbox])).toEqual([[[turn(0)], []]]);
       expect(await reopened.listCheckpoints('a')).toEqual([]);
     });
   });

@@ -70,7 +70,7 @@ describe('subtree operations', () => {
     const tree = (await http.get<AgentNodeJson>('/agents/r2')).body;
     expect(tree.children.map((c) => c.id)).toEqual(['a', 'b']);
     // The copies continue from the cut's contexts: x's copy has x's turns.
-    expect(t.daemon.runtime.get('r2/a/x').conversation).toEqual(t.daemon.runtime.get('r/a/x').conversation);
+    expect(t.daemon.runtime.get('r2/a/x').conversation.toArray()).toEqual(t.daemon.runtime.get('r/a/x').conversation.toArray());
 
     await http.post('/agents/r/checkpoint', {}); // a checkpoint of r alone is not a cut
     expectError(await http.post('/agents/r/fork?subtree=true', {}), 422, /not part of a subtree checkpoint/);

@@ -1,3 +1,4 @@
+import { withDeadline } from '../../net/deadline.js';
 import { safeFetch } from '../../net/safe-fetch.js';
 import type { ClientTool } from './tool.js';
 import { stringInput } from './tool.js';
@@ -17,10 +18,9 @@ export const fetchWebpage: ClientTool = {
   },
   async run(input, ctx) {
     const raw = stringInput(input, 'url')!;
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]);
-    const page = await safeFetch(raw, ctx.fetchPolicy, {
+    const page = await withDeadline(ctx.signal, FETCH_TIMEOUT_MS, (signal) => safeFetch(raw, ctx.fetchPolicy, {
       signal, maxBytes: FETCH_MAX_BYTES, maxRedirects: FETCH_MAX_REDIRECTS, headers: { 'user-agent': 'auton-agent/0.1' },
-    });
+    }));
     const text = page.contentType.includes('html') ? htmlToText(page.body) : page.body;
     const clipped = text.length > FETCH_MAX_TEXT_CHARS ? `${text.slice(0, FETCH_MAX_TEXT_CHARS)}\n[truncated]` : text;
     return `HTTP ${page.status} ${page.url.href}\n\n${clipped}`;

@@ -105,7 +105,7 @@ export async function readState(sql: Sql, eventsLoadedAtStart: number, roots: re
     );
     for (const row of rows) {
       const agent = byPath.get(row.path)!;
-      agent.conversation.push(row.json);
+      agent.conversation.push(row.json, row.kind === 'summary');
       agent.contextSeqs.push(row.seq);
     }
     for (const agent of working) agent.contextLoaded = true;
