@@ -62,7 +62,7 @@ export const mcpRoutes = (ctx: AppContext) => fp(async (app) => {
     const session: Partial<Session> = { principal, usedMs: runtime.clock() };
     const { server, close } = autonMcpServer({
       principal: () => principal,
-      context: (p) => ({ runtime, oversight, ...(ctx.approvals ? { approvals: ctx.approvals } : {}), principal: p, prepareSpec }),
+      context: (p) => ({ runtime, oversight, ...(ctx.approvals ? { approvals: ctx.approvals } : {}), ...(ctx.cluster ? { cluster: ctx.cluster } : {}), principal: p, prepareSpec }),
       watch: (path, onChange) => runtime.bus.subscribe(path, {
         scope: 'self',
         deliver: (event) => {
