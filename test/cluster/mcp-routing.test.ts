@@ -1,7 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { registerDaemon } from '../../src/cluster/daemons.js';
+import { createDb } from '../../src/cluster/pg/db.js';
 import { api } from '../support/daemon.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
 import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
@@ -34,11 +38,12 @@ const requestsOf = (path: string) => fake.requests.filter((r) => caller(r) === p
 
 describeWithPostgres('the MCP server on several daemons', (pg) => {
   const urls = new Map<string, string>();
+  let dbUrl = '';
   const clients: Client[] = [];
 
   beforeAll(async () => {
     const env = {
-      AUTON_DB: await pg().createDatabase(), AUTON_LEASE_TTL_MS: '3000', ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'test',
+      AUTON_DB: (dbUrl = await pg().createDatabase()), AUTON_LEASE_TTL_MS: '3000', ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'test',
       AUTON_MODEL_MAX_RETRIES: '0', AUTON_JUDGE_EVERY_TURNS: '0', AUTON_HEARTBEAT_MS: '60000',
       AUTON_API_KEYS: `ops=${OPS_KEY},lab:east=${SCOPED_KEY}`,
     };
@@ -65,8 +70,8 @@ describeWithPostgres('the MCP server on several daemons', (pg) => {
     if (result.isError) throw new Error(`${name}: ${text(result)}`);
     return JSON.parse(text(result)) as T;
   }
-  const ownerOf = async (root: string) => {
-    const { body } = await api(urls.get('alpha')!, OPS_KEY).get<{ leases: Array<{ root: string; owner: string; state: string }> }>('/cluster');
+  const ownerOf = async (root: string, via = 'alpha') => {
+    const { body } = await api(urls.get(via)!, OPS_KEY).get<{ leases: Array<{ root: string; owner: string; state: string }> }>('/cluster');
     return body.leases.find((l) => l.root === root && l.state === 'held')?.owner;
   };
 
@@ -121,5 +126,51 @@ describeWithPostgres('the MCP server on several daemons', (pg) => {
     expect(text(hidden)).toMatch(/west not found/);
     expect((await call<{ path: string }>(client, 'spawn_agent', { parent: 'east', id: 'scout', spec: { goal: 'look ahead' } })).path).toBe('east/scout');
     expect((await api(urls.get(owner!)!, OPS_KEY).get(`/agents/east/scout`)).status).toBe(200);
+  }, 30_000);
+
+  it("a write the owner took and did not answer is a tool error saying the outcome is unknown, and is not sent twice", async () => {
+    // A peer registered in the database as the owner of `zed`, which hangs up once it has read a request.
+    const seen: Array<{ line: string; authorization: string | undefined }> = [];
+    const peer = createServer((req, res) => {
+      seen.push({ line: `${req.method} ${req.url}`, authorization: req.headers.authorization });
+      req.resume();
+      req.on('end', () => res.socket?.destroy());
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const db = createDb(dbUrl);
+    try {
+      await registerDaemon(db, { id: 'broken', address: `http://127.0.0.1:${(peer.address() as AddressInfo).port}` }, Date.now() + 60_000);
+      await db.query("INSERT INTO subtree_leases VALUES ('zed', 'broken', 1, now() + interval '1 hour')");
+      const client = await connect('beta', OPS_KEY);
+      const result = (await client.callTool({ name: 'suspend_agent', arguments: { path: 'zed/worker' } })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/broken .* may or may not have been made/);
+      expect(seen).toEqual([{ line: 'POST /agents/zed%2Fworker/suspend', authorization: `Bearer ${OPS_KEY}` }]); // once, with the caller's key
+    } finally {
+      await db.query("DELETE FROM subtree_leases WHERE root_path = 'zed'; DELETE FROM daemons WHERE id = 'broken'");
+      await db.close();
+      peer.closeAllConnections();
+      peer.close();
+    }
+  }, 30_000);
+
+  it('a subscription gets a last update when its subtree moves to another daemon, and the resource is then read there', async () => {
+    const theirs = (await ownerOf('east')) === 'alpha' ? 'east' : 'west';
+    const client = await connect('alpha', OPS_KEY);
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    await client.subscribeResource({ uri: `auton://agents/${theirs}` });
+    // alpha paused past its lease: beta takes the subtree over, and alpha, woken, lets it go.
+    const alpha = started.find((d) => d.url === urls.get('alpha'))!;
+    alpha.child.kill('SIGSTOP');
+    try {
+      await expect.poll(() => ownerOf(theirs, 'beta'), { timeout: 15_000, interval: 200 }).toBe('beta');
+    } finally {
+      alpha.child.kill('SIGCONT');
+    }
+    await expect.poll(() => updated, { timeout: 10_000 }).toContain(`auton://agents/${theirs}`);
+    const read = await client.readResource({ uri: `auton://agents/${theirs}` });
+    expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ path: theirs });
+    expect((await call<{ state: string }>(client, 'suspend_agent', { path: theirs })).state).toBe('suspended'); // steered on beta now
   }, 30_000);
 });

@@ -68,6 +68,7 @@ export const mcpRoutes = (ctx: AppContext) => fp(async (app) => {
         deliver: (event) => {
           if (event.type === 'state_change' || event.type === 'purged') onChange();
         },
+        end: onChange, // its subtree moved to another daemon: a last update, and a read now reads it there
       }),
       log: (error) => app.log.error({ err: error }, 'MCP tool failed'),
     });

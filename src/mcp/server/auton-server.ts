@@ -26,7 +26,10 @@ export interface SessionHooks {
   /** The key that signs the current request (a session stays with the key that opened it). */
   principal(): Principal;
   context(principal: Principal): AutonToolContext;
-  /** Starts sending `notifications/resources/updated` for an agent; returns the unsubscribe. */
+  /**
+   * Starts sending `notifications/resources/updated` for an agent; returns the unsubscribe. The events are this
+   * daemon's: when the agent's subtree moves to another daemon, one last update, then none.
+   */
   watch(path: string, onChange: () => void): () => void;
   log(error: unknown): void;
 }
