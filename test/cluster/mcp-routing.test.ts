@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { registerDaemon } from '../../src/cluster/daemons.js';
 import { createDb } from '../../src/cluster/pg/db.js';
+import { AUTON_TOOLS } from '../../src/mcp/server/auton-tools.js';
+import { OWNER_CALLS } from '../../src/mcp/server/owner-calls.js';
 import { api } from '../support/daemon.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
 import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
@@ -35,6 +37,12 @@ function caller(req: RecordedRequest): string {
   return /running at path "([^"]+)"/.exec(String(req.body.system))?.[1] ?? '?';
 }
 const requestsOf = (path: string) => fake.requests.filter((r) => caller(r) === path);
+
+it('every tool about one agent has its HTTP route to run on the owner (one added without it would act here alone)', () => {
+  const aboutAnAgent = AUTON_TOOLS.filter((t) => ['path', 'parent'].some((f) => f in (t.input as unknown as { shape: object }).shape));
+  expect(aboutAnAgent.length).toBeGreaterThanOrEqual(13);
+  expect(aboutAnAgent.filter((t) => !OWNER_CALLS[t.name]).map((t) => t.name)).toEqual([]);
+});
 
 describeWithPostgres('the MCP server on several daemons', (pg) => {
   const urls = new Map<string, string>();
