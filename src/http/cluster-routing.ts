@@ -49,7 +49,7 @@ export function clusterRouting(node: ClusterNode, runtime: Runtime) {
 }
 
 /** Who owns a subtree is asked of the database: while it cannot answer, a 503 saying so (as the store's writes get). */
-async function routeOrRefuse(ask: () => Promise<Route>, runtime: Runtime): Promise<Route> {
+export async function routeOrRefuse(ask: () => Promise<Route>, runtime: Runtime): Promise<Route> {
   try {
     return await ask();
   } catch (error) {
@@ -60,7 +60,7 @@ async function routeOrRefuse(ask: () => Promise<Route>, runtime: Runtime): Promi
 
 /** Beyond one lease TTL, how long a request waits for its subtree to be taken over. */
 export const FAILOVER_GRACE_MS = 2_000;
-const RETRY_EVERY_MS = 200;
+export const RETRY_EVERY_MS = 200;
 
 /** The root subtree a request is about (null: none, or the whole tree), and whether it creates that root. */
 function subtreeOf(req: FastifyRequest, runtime: Runtime): { root: string; spawning: boolean } | null {

@@ -62,12 +62,13 @@ export const mcpRoutes = (ctx: AppContext) => fp(async (app) => {
     const session: Partial<Session> = { principal, usedMs: runtime.clock() };
     const { server, close } = autonMcpServer({
       principal: () => principal,
-      context: (p) => ({ runtime, oversight, ...(ctx.approvals ? { approvals: ctx.approvals } : {}), principal: p, prepareSpec }),
+      context: (p) => ({ runtime, oversight, ...(ctx.approvals ? { approvals: ctx.approvals } : {}), ...(ctx.cluster ? { cluster: ctx.cluster } : {}), principal: p, prepareSpec }),
       watch: (path, onChange) => runtime.bus.subscribe(path, {
         scope: 'self',
         deliver: (event) => {
           if (event.type === 'state_change' || event.type === 'purged') onChange();
         },
+        end: onChange, // its subtree moved to another daemon: a last update, and a read now reads it there
       }),
       log: (error) => app.log.error({ err: error }, 'MCP tool failed'),
     });

@@ -8,7 +8,9 @@ import { DomainError } from '../../domain/errors.js';
 import { renderNode } from '../../domain/node-json.js';
 import { check, hiddenAgent, type Principal } from '../../http/auth/access.js';
 import { HttpError } from '../../http/errors.js';
-import { AUTON_TOOLS, type AutonToolContext } from './auton-tools.js';
+import { agentPath } from '../../http/agent-paths.js';
+import { AUTON_TOOLS, type AutonTool, type AutonToolContext } from './auton-tools.js';
+import { OWNER_CALLS, remoteOwner, runOnOwner } from './owner-calls.js';
 
 /** Resources listed at most (the tree may hold 10 000 agents; a client reads the rest by URI). */
 export const MCP_RESOURCE_LIST_MAX = 1_000;
@@ -24,7 +26,10 @@ export interface SessionHooks {
   /** The key that signs the current request (a session stays with the key that opened it). */
   principal(): Principal;
   context(principal: Principal): AutonToolContext;
-  /** Starts sending `notifications/resources/updated` for an agent; returns the unsubscribe. */
+  /**
+   * Starts sending `notifications/resources/updated` for an agent; returns the unsubscribe. The events are this
+   * daemon's: when the agent's subtree moves to another daemon, one last update, then none.
+   */
   watch(path: string, onChange: () => void): () => void;
   log(error: unknown): void;
 }
@@ -36,7 +41,7 @@ export function autonMcpServer(hooks: SessionHooks): { server: Server; close(): 
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_LIST }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const tool = BY_NAME.get(request.params.name);
     if (!tool) return toolError(`unknown tool ${request.params.name}; known tools: ${AUTON_TOOLS.map((t) => t.name).join(', ')}`);
     const parsed = tool.input.safeParse(request.params.arguments ?? {});
@@ -47,7 +52,7 @@ export function autonMcpServer(hooks: SessionHooks): { server: Server; close(): 
     const denial = tool.deny(parsed.data, principal);
     if (denial) return toolError(denial.message);
     try {
-      return { content: [{ type: 'text', text: await tool.run(parsed.data, hooks.context(principal)) }] };
+      return { content: [{ type: 'text', text: await runTool(tool, parsed.data, { ...hooks.context(principal), ...authorizationOf(extra) }) }] };
     } catch (error) {
       if (error instanceof DomainError || error instanceof HttpError) return toolError(error.message);
       hooks.log(error);
@@ -59,11 +64,13 @@ export function autonMcpServer(hooks: SessionHooks): { server: Server; close(): 
     resourceTemplates: [{ uriTemplate: `${URI_PREFIX}{path}`, name: 'agent', description: 'An agent (its node JSON, children nested)', mimeType: 'application/json' }],
   }));
 
-  server.setRequestHandler(ListResourcesRequestSchema, () => {
+  server.setRequestHandler(ListResourcesRequestSchema, async () => {
     const principal = hooks.principal();
-    const { runtime } = hooks.context(principal);
+    const { runtime, cluster } = hooks.context(principal);
     const resources = [];
-    for (const agent of runtime.tree.all()) {
+    // Several daemons: the other daemons' agents too, as stored (as list_agents).
+    const remote = cluster ? (await cluster.remoteTree()).all() : [];
+    for (const agent of [...runtime.tree.all(), ...remote]) {
       if (resources.length >= MCP_RESOURCE_LIST_MAX) break;
       if (check(principal, 'agent:read', agent.path) === null) {
         resources.push({ uri: URI_PREFIX + agent.path, name: agent.path, description: `${agent.state}: ${agent.spec.goal.slice(0, 200)}`, mimeType: 'application/json' });
@@ -72,15 +79,24 @@ export function autonMcpServer(hooks: SessionHooks): { server: Server; close(): 
     return { resources };
   });
 
-  server.setRequestHandler(ReadResourceRequestSchema, (request) => {
-    const { runtime, path } = visibleAgent(hooks, request.params.uri);
-    return { contents: [{ uri: request.params.uri, mimeType: 'application/json', text: renderNode(runtime.get(path), runtime.clock()) }] };
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const { uri } = request.params;
+    const { ctx, path } = readable(hooks, uri);
+    // Another daemon's agent is read from its owner (its node JSON, as GET /agents/{path}).
+    const remote = ctx.cluster ? await runOnOwner({ runtime: ctx.runtime, cluster: ctx.cluster, ...authorizationOf(extra) }, { path, method: 'GET', url: `/agents/${encodeURIComponent(path)}` }) : null;
+    if (remote === null && !ctx.runtime.tree.find(path)) throw new Error(hiddenAgent(path).message);
+    return { contents: [{ uri, mimeType: 'application/json', text: remote ?? renderNode(ctx.runtime.get(path), ctx.runtime.clock()) }] };
   });
 
-  server.setRequestHandler(SubscribeRequestSchema, (request) => {
+  server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
-    const { runtime, path } = visibleAgent(hooks, uri);
-    runtime.get(path); // a missing agent is an error, not a silent subscription
+    const { ctx, path } = readable(hooks, uri);
+    if (!ctx.runtime.tree.find(path)) {
+      // Updates come from this daemon's event bus, which carries only its own subtrees' events.
+      const owner = ctx.cluster ? await remoteOwner(ctx.cluster, ctx.runtime, path) : null;
+      if (owner) throw new Error(`${path} is run by daemon ${owner.owner} (${owner.address}): subscriptions cover only the agents of the daemon a session is connected to; subscribe through ${owner.owner}'s /mcp, or read the resource again to see changes`);
+      throw new Error(hiddenAgent(path).message); // a missing agent is an error, not a silent subscription
+    }
     if (!watching.has(uri)) {
       watching.set(uri, hooks.watch(path, () => {
         server.sendResourceUpdated({ uri }).catch(() => {});
@@ -104,16 +120,29 @@ export function autonMcpServer(hooks: SessionHooks): { server: Server; close(): 
   };
 }
 
-/** The agent a resource URI names, if the caller's key may see it; otherwise the 404 message (it does not exist). */
-function visibleAgent(hooks: SessionHooks, uri: string) {
+/** The agent path a resource URI names, if the caller's key may read it; otherwise the 404 message (it does not exist). */
+function readable(hooks: SessionHooks, uri: string): { ctx: AutonToolContext; path: string } {
   const principal = hooks.principal();
-  const ctx = hooks.context(principal);
   if (!uri.startsWith(URI_PREFIX)) throw new Error(`unknown resource ${uri}; agents are ${URI_PREFIX}{path}`);
-  const path = decodeURIComponent(uri.slice(URI_PREFIX.length));
-  const denial = check(principal, 'agent:read', path);
-  if (denial) throw new Error(hiddenAgent(path).message);
-  if (!ctx.runtime.tree.find(path)) throw new Error(hiddenAgent(path).message);
-  return { runtime: ctx.runtime, path };
+  const path = agentPath(decodeURIComponent(uri.slice(URI_PREFIX.length)));
+  if (check(principal, 'agent:read', path)) throw new Error(hiddenAgent(path).message);
+  return { ctx: hooks.context(principal), path };
+}
+
+/** A tool about another daemon's subtree runs on that daemon, as its HTTP route; the rest run here. */
+async function runTool(tool: AutonTool, args: Record<string, unknown>, ctx: AutonToolContext): Promise<string> {
+  const call = ctx.cluster ? OWNER_CALLS[tool.name]?.(args, ctx.principal.scope, ctx.runtime) : null;
+  if (call && ctx.cluster) {
+    const answer = await runOnOwner({ runtime: ctx.runtime, cluster: ctx.cluster, ...(ctx.authorization === undefined ? {} : { authorization: ctx.authorization }) }, call);
+    if (answer !== null) return tool.fromOwner ? tool.fromOwner(answer, args, ctx) : answer;
+  }
+  return tool.run(args, ctx);
+}
+
+/** The Authorization header of the MCP request being answered (the transport hands the handlers its headers). */
+function authorizationOf(extra: { requestInfo?: { headers: Record<string, string | string[] | undefined> } }): { authorization?: string } {
+  const value = extra.requestInfo?.headers.authorization;
+  return typeof value === 'string' ? { authorization: value } : {};
 }
 
 function toolError(message: string): CallToolResult {

@@ -18,6 +18,8 @@ import { notFound } from '../../domain/errors.js';
 import { hiddenAgent, inScope } from '../../http/auth/access.js';
 import type { Actor, Runtime } from '../../runtime/runtime.js';
 import { idFromGoal } from '../../runtime/ids.js';
+import type { ClusterNode } from '../../cluster/node.js';
+import { mergeRoots } from '../../cluster/remote-tree.js';
 
 export interface AutonToolContext {
   runtime: Runtime;
@@ -27,6 +29,10 @@ export interface AutonToolContext {
   principal: Principal;
   /** Starts the MCP servers a spec names, so its tool names can be checked (spawn). */
   prepareSpec(tools: readonly string[]): Promise<void>;
+  /** Several daemons on one PostgreSQL: tools about another daemon's subtree run there (./owner-calls.ts). */
+  cluster?: ClusterNode;
+  /** The caller's Authorization header, passed on to the owner of a subtree. */
+  authorization?: string;
 }
 
 /** One protocol operation as an MCP tool: its input is the HTTP route's body schema plus the agent's path. */
@@ -38,6 +44,8 @@ export interface AutonTool {
   deny(args: Record<string, unknown>, principal: Principal): Denial | null;
   /** The same JSON the HTTP route answers, as text. */
   run(args: Record<string, unknown>, ctx: AutonToolContext): Promise<string>;
+  /** When its HTTP route's answer, from another daemon, is not the tool's answer as it stands. */
+  fromOwner?(answer: string, args: Record<string, unknown>, ctx: AutonToolContext): Promise<string>;
 }
 
 const pathField = z.string().min(1).max(LIMITS.pathMaxLength).meta({ description: 'Agent path, e.g. researcher/summarizer' });
@@ -59,6 +67,12 @@ function checkpointSummary(checkpoint: Checkpoint) {
   return rest;
 }
 
+/** The agent's log entries from the store, not those of an earlier agent that was purged from the same path. */
+async function logSince(runtime: Runtime, path: string, sinceIso: string, limit: unknown): Promise<string> {
+  const events = (await runtime.store.recentEvents(path, (limit as number | undefined) ?? LIMITS.logBacklogEntries)).filter((e) => e.timestamp >= sinceIso);
+  return JSON.stringify({ events: events.map(eventJson) });
+}
+
 type Args<T extends z.ZodType> = z.infer<T>;
 
 const spawnInput = spawnBodySchema.extend({ parent: pathField.optional().meta({ description: 'Spawn under this agent; a root when left out' }) });
@@ -72,8 +86,11 @@ export const AUTON_TOOLS: AutonTool[] = [
     name: 'list_agents', description: 'The tree: roots with their children nested (a scoped key sees its subtree alone)',
     input: z.strictObject({ depth: depthField }),
     deny: (_args, principal) => check(principal, 'key', null),
-    run: async (args, { runtime, principal }) => {
-      const { roots, total } = visibleRoots(principal, runtime.tree.roots, (p) => runtime.tree.find(p));
+    run: async (args, { runtime, principal, cluster }) => {
+      // Several daemons: the subtrees the others own, as stored, beside this daemon's own (as GET /agents).
+      const remote = cluster ? await cluster.remoteTree() : null;
+      const all = remote ? mergeRoots(runtime.tree.roots, remote.roots) : runtime.tree.roots;
+      const { roots, total } = visibleRoots(principal, all, (p) => runtime.tree.find(p) ?? remote?.find(p));
       const now = runtime.clock();
       const depth = (args.depth as number | undefined) ?? Infinity;
       return `{"agents":[${[...roots].map((r) => renderNode(r, now, depth)).join(',')}],"total":${total}}`;
@@ -149,19 +166,23 @@ export const AUTON_TOOLS: AutonTool[] = [
     input: z.strictObject({ path: pathField, limit: z.number().int().min(1).max(LIMITS.logBacklogEntries).optional() }), deny: on('agent:read'),
     run: async (args, { runtime }) => {
       const agent = runtime.get(pathOf(args));
-      const since = new Date(agent.createdAtMs).toISOString();
-      const events = (await runtime.store.recentEvents(agent.path, (args.limit as number | undefined) ?? LIMITS.logBacklogEntries)).filter((e) => e.timestamp >= since);
-      return JSON.stringify({ events: events.map(eventJson) });
+      return logSince(runtime, agent.path, new Date(agent.createdAtMs).toISOString(), args.limit);
     },
+    // The owner said the agent exists (its node, depth 0); its events are in the shared store.
+    fromOwner: async (answer, args, { runtime }) => logSince(runtime, pathOf(args), (JSON.parse(answer) as { created_at: string }).created_at, args.limit),
   },
   {
     name: 'list_approvals', description: "Tool calls waiting for a person's yes in a subtree (default: the key's whole scope), oldest first",
     input: z.strictObject({ path: pathField.optional() }),
     deny: (args, principal) => (typeof args.path === 'string' && !inScope(principal, pathOf(args)) ? hiddenAgent(pathOf(args)) : check(principal, 'key', null)),
-    run: async (args, { runtime, approvals, principal }) => {
+    run: async (args, { runtime, approvals, principal, cluster }) => {
       const path = typeof args.path === 'string' ? pathOf(args) : principal.scope;
       if (path !== null) runtime.get(path);
-      return JSON.stringify({ approvals: (approvals?.pending(path) ?? []).map(approvalJson) });
+      const local = approvals?.pending(path) ?? [];
+      // The whole tree across daemons: the other daemons' pending approvals, as stored (as GET /approvals).
+      const pending = path === null && cluster
+        ? [...local, ...await cluster.remotePendingApprovals()].sort((a, b) => a.createdAtMs - b.createdAtMs) : local;
+      return JSON.stringify({ approvals: pending.map(approvalJson) });
     },
   },
   {
