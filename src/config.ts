@@ -40,7 +40,7 @@ const configSchema = z.object({
   AUTON_RESTART_BACKOFF_MS: intFrom(0, 600_000).default(1_000),
   AUTON_DB_SYNC: z.enum(['normal', 'full']).default('normal'),
   AUTON_SQLITE_CACHE_MIB: intFrom(1, 4_096).default(2),
-  // How far V8 lets its old generation grow past what the last full collection kept (README "Memory"); 0 = V8's own.
+  // How far V8 lets its old generation grow past what the last full collection kept; 0 = V8's own policy (main.ts).
   AUTON_HEAP_GROWTH_PERCENT: intFrom(0, 1_000).default(25),
   AUTON_MAX_AGENTS: intFrom(1, 10_000_000).default(10_000),
   AUTON_API_KEYS: apiKeys.default([]),

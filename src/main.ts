@@ -21,8 +21,8 @@ try {
 delete process.env.AUTON_API_KEYS;
 
 // V8 by default lets its old generation grow to up to 4× what its last full collection kept before the next one, so a
-// busy daemon's RSS climbs for a long while before it levels off (BENCHMARKS.md, figure 9b). A process-wide setting,
-// so the entry point's, not startDaemon's (tests and embedders run daemons inside their own processes).
+// busy daemon's RSS climbs for a long while before it levels off (README "Context, caching and cost", BENCHMARKS.md
+// figure 9b). A process-wide setting, so the entry point's, not startDaemon's (tests run daemons in their own process).
 if (config.AUTON_HEAP_GROWTH_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${config.AUTON_HEAP_GROWTH_PERCENT}`);
 
 const logger = createLogger(config.LOG_LEVEL, terminalLoggerOptions(config.LOG_FORMAT, process.stdout.isTTY === true, Boolean(process.env.NO_COLOR)));
