@@ -1,34 +1,21 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../domain/agent.js';
+import type { AgentRecord, Checkpoint } from '../domain/agent.js';
 import type { Approval } from '../domain/approval.js';
-import { storeUnavailable } from '../domain/errors.js';
 import type { AgentEvent } from '../events/types.js';
+import {
+  cannotWrite, COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, lastEventIdOf, notWrittenYet, QueuedWrites,
+} from './queued-writes.js';
 import { encodeAgent } from './record-codec.js';
 import { openSchema } from './schema.js';
 import { SqliteReads } from './sqlite-reads.js';
 import type { StoreOp } from './store-op.js';
-import type { HistoryPage, HistoryRow, Store, StoredState } from './store.js';
+import type { HistoryPage, HistoryRow, Store, StoredState, StoreOptions } from './store.js';
+import { approvalsFromRows, EVENT_ID_HIGH_WATER } from './stored-rows.js';
 
-export interface SqliteStoreOptions {
-  /** Events kept in the database; older ones are pruned (never a checkpoint's history). */
-  eventsRetained: number;
-  /** Events loaded into memory at start for replay. */
-  eventsLoadedAtStart: number;
-}
-
-/**
- * Event ids are handed to SSE clients as soon as they are published, a moment before the group commit makes the
- * events durable. Each commit records, in the same transaction, a high-water mark this far past the ids it
- * writes; after an unclean stop numbering resumes past it, so the ids of the last uncommitted turn are not reused.
- */
-export const EVENT_ID_BLOCK = 1_000;
-/** Events appended between two prunes of the events table. */
-export const EVENTS_BETWEEN_PRUNES = 10_000;
-/** A failed commit is retried after this, doubling up to the maximum, until it is on disk. */
-export const COMMIT_RETRY_MIN_MS = 100;
-export const COMMIT_RETRY_MAX_MS = 5_000;
+export { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES } from './queued-writes.js';
+export type SqliteStoreOptions = StoreOptions;
 
 type Op = StoreOp;
 
@@ -39,11 +26,10 @@ type Op = StoreOp;
  * back-off; until it succeeds the store is unhealthy and refuses new operations. synchronous=NORMAL in WAL
  * survives a killed process; set AUTON_DB_SYNC=full to survive power loss too.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends QueuedWrites implements Store {
   private readonly db: Database.Database;
   private readonly reads: SqliteReads;
   private queue: Op[] = [];
-  private readonly pendingAgents = new Set<string>();
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
   private failure: string | null = null;
@@ -53,10 +39,10 @@ export class SqliteStore implements Store {
   private eventsSincePrune = 0;
   /** The high-water mark of event ids on disk (see EVENT_ID_BLOCK). */
   private eventIdHighWater = 0;
-  private lastAppendedEventId = 0;
   private readonly stmt;
 
   constructor(private readonly file: string, options: SqliteStoreOptions, sync: 'normal' | 'full' = 'normal') {
+    super();
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -83,63 +69,11 @@ export class SqliteStore implements Store {
   }
 
   assertWritable(): void {
-    if (this.failure !== null) throw storeUnavailable(`the store cannot write (${this.failure}); nothing was changed, try again later`);
-  }
-
-  saveAgent(agent: AgentRecord): void {
-    if (this.pendingAgents.has(agent.path)) return; // already queued; written as it is at commit time
-    this.pendingAgents.add(agent.path);
-    this.push({ kind: 'agent', agent });
-  }
-
-  deleteAgent(path: string): void {
-    this.pendingAgents.delete(path);
-    this.reads.forgetCheckpoints(path);
-    this.push({ kind: 'delete', path });
-  }
-
-  appendTurn(path: string, seq: number, rowKind: HistoryKind, json: TurnJson): void {
-    this.push({ kind: 'turn', path, seq, rowKind, json });
-  }
-
-  replaceTurn(path: string, seq: number, json: TurnJson): void {
-    this.push({ kind: 'replaceTurn', path, seq, json });
-  }
-
-  addInboxItem(path: string, seq: number, item: InboxItem): void {
-    this.push({ kind: 'inbox', path, seq, item });
-  }
-
-  takeInbox(path: string, beforeSeq: number): void {
-    this.push({ kind: 'takeInbox', path, beforeSeq });
-  }
-
-  /** Called as each event is published, before any client sees it. */
-  appendEvent(event: AgentEvent): void {
-    this.lastAppendedEventId = Math.max(this.lastAppendedEventId, event.id);
-    this.push({ kind: 'event', event });
-  }
-
-  saveCheckpoint(checkpoint: Checkpoint): void {
-    this.reads.indexCheckpoint(checkpoint);
-    this.push({ kind: 'checkpoint', checkpoint });
-  }
-
-  saveApproval(approval: Approval): void {
-    this.push({ kind: 'approval', approval: { ...approval } }); // a copy: written as it is now, not at commit time
+    if (this.failure !== null) throw cannotWrite(this.failure);
   }
 
   loadApprovals(): Promise<Approval[]> {
-    const rows = this.db.prepare('SELECT json FROM approvals').all() as Array<{ json: string }>;
-    return Promise.resolve(rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs));
-  }
-
-  loadCheckpoint(path: string, id: string): Promise<Checkpoint | undefined> {
-    return Promise.resolve(this.reads.checkpoints(path).find((c) => c.id === id));
-  }
-
-  listCheckpoints(path: string): Promise<Checkpoint[]> {
-    return Promise.resolve([...this.reads.checkpoints(path)]);
+    return Promise.resolve(approvalsFromRows(this.db.prepare('SELECT json FROM approvals').all() as Array<{ json: string }>));
   }
 
   agentContext(agent: AgentRecord): Promise<HistoryRow[]> {
@@ -167,7 +101,8 @@ export class SqliteStore implements Store {
   }
 
   load(): Promise<StoredState> {
-    const state = this.reads.load();
+    const { checkpoints, ...state } = this.reads.load();
+    for (const checkpoint of checkpoints) this.indexCheckpoint(checkpoint);
     this.eventIdHighWater = state.lastEventId;
     return Promise.resolve(state);
   }
@@ -191,7 +126,7 @@ export class SqliteStore implements Store {
     return events;
   }
 
-  private push(op: Op): void {
+  protected push(op: Op): void {
     this.queue.push(op);
     // While a failed batch waits for its retry, new writes join it and go with it.
     if (!this.scheduled && this.retryTimer === null) {
@@ -245,7 +180,7 @@ export class SqliteStore implements Store {
   private fail(error: unknown, waiters: Array<{ reject: (e: unknown) => void }>): void {
     const message = error instanceof Error ? error.message : String(error);
     this.failure = message;
-    const notYet = storeUnavailable(`the store cannot write (${message}); the change is made and will be written when the store recovers`);
+    const notYet = notWrittenYet(message);
     for (const w of waiters) w.reject(notYet);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
@@ -325,12 +260,3 @@ export class SqliteStore implements Store {
   }
 }
 
-export const EVENT_ID_HIGH_WATER = 'event_id_high_water';
-
-function lastEventIdOf(ops: Op[]): number {
-  for (let i = ops.length - 1; i >= 0; i--) {
-    const op = ops[i]!;
-    if (op.kind === 'event') return op.event.id;
-  }
-  return 0;
-}

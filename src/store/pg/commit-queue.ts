@@ -1,5 +1,5 @@
 import { storeUnavailable } from '../../domain/errors.js';
-import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS } from '../sqlite-store.js';
+import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS } from '../queued-writes.js';
 
 interface Waiter { resolve: () => void; reject: (e: unknown) => void }
 
