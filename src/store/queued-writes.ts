@@ -12,9 +12,6 @@ import type { StoreOp } from './store-op.js';
 export const EVENT_ID_BLOCK = 1_000;
 /** Events appended between two prunes of the events table. */
 export const EVENTS_BETWEEN_PRUNES = 10_000;
-/** A failed commit is retried after this, doubling up to the maximum, until it is on disk. */
-export const COMMIT_RETRY_MIN_MS = 100;
-export const COMMIT_RETRY_MAX_MS = 5_000;
 
 /** Refused before anything changed in memory (`assertWritable`). */
 export function cannotWrite(reason: string): DomainError {

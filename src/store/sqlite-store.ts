@@ -4,17 +4,17 @@ import Database from 'better-sqlite3';
 import type { AgentRecord, Checkpoint } from '../domain/agent.js';
 import type { Approval } from '../domain/approval.js';
 import type { AgentEvent } from '../events/types.js';
-import {
-  cannotWrite, COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, lastEventIdOf, notWrittenYet, QueuedWrites,
-} from './queued-writes.js';
-import { encodeAgent } from './record-codec.js';
+import { CommitRetry } from './commit-retry.js';
+import { cannotWrite, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, lastEventIdOf, notWrittenYet, QueuedWrites } from './queued-writes.js';
 import { openSchema } from './schema.js';
 import { SqliteReads } from './sqlite-reads.js';
+import { SqliteWrites } from './sqlite-writes.js';
 import type { StoreOp } from './store-op.js';
 import type { HistoryPage, HistoryRow, Store, StoredState, StoreOptions } from './store.js';
 import { approvalsFromRows, EVENT_ID_HIGH_WATER } from './stored-rows.js';
 
-export { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES } from './queued-writes.js';
+export { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS } from './commit-retry.js';
+export { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES } from './queued-writes.js';
 export type SqliteStoreOptions = StoreOptions;
 
 type Op = StoreOp;
@@ -33,13 +33,12 @@ export class SqliteStore extends QueuedWrites implements Store {
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
   private failure: string | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelayMs = COMMIT_RETRY_MIN_MS;
+  private readonly retry = new CommitRetry(() => this.commit());
   private readonly inode: number | null;
   private eventsSincePrune = 0;
   /** The high-water mark of event ids on disk (see EVENT_ID_BLOCK). */
   private eventIdHighWater = 0;
-  private readonly stmt;
+  private readonly writes: SqliteWrites;
 
   constructor(private readonly file: string, options: SqliteStoreOptions, sync: 'normal' | 'full' = 'normal') {
     super();
@@ -50,22 +49,7 @@ export class SqliteStore extends QueuedWrites implements Store {
     openSchema(this.db);
     this.inode = file === ':memory:' ? null : statSync(file).ino;
     this.reads = new SqliteReads(this.db, options, (path) => this.queuedEvents(path));
-    this.stmt = {
-      upsertAgent: this.db.prepare('INSERT INTO agents (path, json, context_from, summary_seq) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET json = excluded.json, context_from = excluded.context_from, summary_seq = excluded.summary_seq'),
-      deleteAgent: this.db.prepare('DELETE FROM agents WHERE path = ?'),
-      deleteTurns: this.db.prepare('DELETE FROM turns WHERE path = ?'),
-      deleteInbox: this.db.prepare('DELETE FROM inbox WHERE path = ?'),
-      deleteCheckpoints: this.db.prepare('DELETE FROM checkpoints WHERE path = ?'),
-      deleteApprovals: this.db.prepare('DELETE FROM approvals WHERE path = ?'),
-      upsertApproval: this.db.prepare('INSERT OR REPLACE INTO approvals (id, path, state, json) VALUES (?, ?, ?, ?)'),
-      insertTurn: this.db.prepare('INSERT OR REPLACE INTO turns (path, seq, kind, json) VALUES (?, ?, ?, ?)'),
-      replaceTurn: this.db.prepare('UPDATE turns SET json = ? WHERE path = ? AND seq = ?'),
-      insertInbox: this.db.prepare('INSERT OR REPLACE INTO inbox (path, seq, json) VALUES (?, ?, ?)'),
-      takeInbox: this.db.prepare('DELETE FROM inbox WHERE path = ? AND seq < ?'),
-      insertEvent: this.db.prepare('INSERT INTO events (id, path, type, ts, json) VALUES (?, ?, ?, ?, ?)'),
-      insertCheckpoint: this.db.prepare('INSERT OR REPLACE INTO checkpoints (path, id, ts, json) VALUES (?, ?, ?, ?)'),
-      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-    };
+    this.writes = new SqliteWrites(this.db);
   }
 
   assertWritable(): void {
@@ -129,7 +113,7 @@ export class SqliteStore extends QueuedWrites implements Store {
   protected push(op: Op): void {
     this.queue.push(op);
     // While a failed batch waits for its retry, new writes join it and go with it.
-    if (!this.scheduled && this.retryTimer === null) {
+    if (!this.scheduled && !this.retry.waiting) {
       this.scheduled = true;
       setImmediate(() => this.commit());
     }
@@ -150,11 +134,11 @@ export class SqliteStore extends QueuedWrites implements Store {
       this.checkFile();
       if (ops.length > 0) {
         this.db.transaction(() => {
-          for (const op of ops) this.apply(op);
+          for (const op of ops) this.writes.apply(op);
           const lastId = lastEventIdOf(ops);
           if (lastId > highWater) {
             highWater = lastId + EVENT_ID_BLOCK;
-            this.stmt.setMeta.run(EVENT_ID_HIGH_WATER, highWater);
+            this.writes.setMeta(EVENT_ID_HIGH_WATER, highWater);
           }
         })();
       }
@@ -167,7 +151,7 @@ export class SqliteStore extends QueuedWrites implements Store {
     this.eventIdHighWater = highWater;
     this.eventsSincePrune += ops.filter((op) => op.kind === 'event').length;
     this.failure = null;
-    this.retryDelayMs = COMMIT_RETRY_MIN_MS;
+    this.retry.reset();
     for (const w of waiters) w.resolve();
     if (this.eventsSincePrune > EVENTS_BETWEEN_PRUNES) {
       this.eventsSincePrune = 0;
@@ -182,12 +166,7 @@ export class SqliteStore extends QueuedWrites implements Store {
     this.failure = message;
     const notYet = notWrittenYet(message);
     for (const w of waiters) w.reject(notYet);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.commit();
-    }, this.retryDelayMs);
-    this.retryTimer.unref();
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, COMMIT_RETRY_MAX_MS);
+    this.retry.schedule();
   }
 
   /** SQLite keeps writing to a database file that was removed (to its unlinked inode): refuse rather than lose. */
@@ -200,45 +179,6 @@ export class SqliteStore extends QueuedWrites implements Store {
     if (inode !== this.inode) throw new Error(`the database file ${this.file} was removed or replaced`);
   }
 
-  private apply(op: Op): void {
-    switch (op.kind) {
-      case 'agent': {
-        const a = op.agent;
-        this.stmt.upsertAgent.run(a.path, encodeAgent(a), a.contextFromSeq, a.contextSummarySeq);
-        return;
-      }
-      case 'delete':
-        this.stmt.deleteAgent.run(op.path);
-        this.stmt.deleteTurns.run(op.path);
-        this.stmt.deleteInbox.run(op.path);
-        this.stmt.deleteCheckpoints.run(op.path);
-        this.stmt.deleteApprovals.run(op.path);
-        return;
-      case 'approval':
-        this.stmt.upsertApproval.run(op.approval.id, op.approval.path, op.approval.state, JSON.stringify(op.approval));
-        return;
-      case 'event':
-        this.stmt.insertEvent.run(op.event.id, op.event.path, op.event.type, op.event.timestamp, JSON.stringify(op.event.data));
-        return;
-      case 'checkpoint': {
-        const { conversation: _legacy, ...checkpoint } = op.checkpoint;
-        this.stmt.insertCheckpoint.run(checkpoint.path, checkpoint.id, checkpoint.timestamp, JSON.stringify(checkpoint));
-        return;
-      }
-      case 'turn':
-        this.stmt.insertTurn.run(op.path, op.seq, op.rowKind, op.json);
-        return;
-      case 'replaceTurn':
-        this.stmt.replaceTurn.run(op.json, op.path, op.seq);
-        return;
-      case 'inbox':
-        this.stmt.insertInbox.run(op.path, op.seq, JSON.stringify(op.item));
-        return;
-      case 'takeInbox':
-        this.stmt.takeInbox.run(op.path, op.beforeSeq);
-    }
-  }
-
   /** Commits what is queued; after a clean close numbering resumes right after the last event, without a gap. */
   close(): Promise<void> {
     this.closeNow();
@@ -247,13 +187,11 @@ export class SqliteStore extends QueuedWrites implements Store {
 
   private closeNow(): void {
     if (!this.db.open) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retry.cancel();
     this.commit();
-    if (this.retryTimer) clearTimeout(this.retryTimer); // a batch that still fails is lost with the process, unacknowledged
-    this.retryTimer = null;
+    this.retry.cancel(); // a batch that still fails is lost with the process, unacknowledged
     try {
-      if (this.failure === null && this.lastAppendedEventId > 0) this.stmt.setMeta.run(EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
+      if (this.failure === null && this.lastAppendedEventId > 0) this.writes.setMeta(EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
     } finally {
       this.db.close();
     }
