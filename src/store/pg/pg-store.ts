@@ -12,7 +12,7 @@ import { LeaseLostError } from '../../cluster/leases.js';
 import { planBatch, type Op } from './batch.js';
 import { CommitQueue } from './commit-queue.js';
 import { rootOf } from '../../domain/subtree-path.js';
-import { deleteLeases, fenceBatch, pathOf, purgedRoots, type FencedOp, type Fencing } from './fencing.js';
+import { deleteLeases, fenceBatch, purgedRoots, sortByLease, underLease, type FencedOp, type Fencing } from './fencing.js';
 import {
   pruneEvents, readContext, readEventsSince, readHistory, readMeta, readRecentEvents, readState, readSubtreeApprovals, writeMeta,
 } from './pg-reads.js';
@@ -146,9 +146,7 @@ export class PgStore extends QueuedWrites implements Store {
   }
 
   protected push(op: Op): void {
-    if (!this.fencing) return this.commits.push({ op, root: '', epoch: 0 });
-    const root = rootOf(pathOf(op));
-    this.commits.push({ op, root, epoch: this.fencing.epochOf(root) ?? -1 });
+    this.commits.push(underLease(op, this.fencing));
   }
 
   /** Commits what is queued now (the group commit calls it once per event-loop turn). */
@@ -164,7 +162,7 @@ export class PgStore extends QueuedWrites implements Store {
    */
   private async write(batch: FencedOp[]): Promise<Error | void> {
     this.pendingAgents.clear(); // saved again from now on: queued again, written as it is then
-    const { ops, epochs, dropped } = this.sortByLease(batch);
+    const { ops, epochs, dropped } = sortByLease(batch, this.fencing);
     const purged = this.fencing ? purgedRoots(ops) : new Set<string>();
     const statements = planBatch(ops);
     const eventCount = ops.reduce((n, op) => n + (op.kind === 'event' ? 1 : 0), 0);
@@ -196,21 +194,6 @@ export class PgStore extends QueuedWrites implements Store {
     if (dropped.size === 0) return;
     return storeUnavailable(`this daemon lost its lease on ${[...dropped].join(', ')} before the change was stored, and did not store it; `
       + 'another daemon owns it now: send the request again');
-  }
-
-  /** Fenced: the writes still under a lease this daemon holds at the epoch they were made under, and those epochs. */
-  private sortByLease(batch: readonly FencedOp[]): { ops: Op[]; epochs: Map<string, number>; dropped: Set<string> } {
-    const epochs = new Map<string, number>();
-    const dropped = new Set<string>();
-    if (!this.fencing) return { ops: batch.map((f) => f.op), epochs, dropped };
-    const ops: Op[] = [];
-    for (const { op, root, epoch } of batch) {
-      if (epoch > 0 && this.fencing.epochOf(root) === epoch) {
-        ops.push(op);
-        epochs.set(root, epoch);
-      } else dropped.add(root);
-    }
-    return { ops, epochs, dropped };
   }
 
   /** Between commits, asks the database whether it answers; a commit's own outcome speaks for it otherwise. */
