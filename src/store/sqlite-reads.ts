@@ -1,24 +1,17 @@
 import type Database from 'better-sqlite3';
-import { turnJson, type AgentRecord, type Checkpoint, type ContextRef, type ConversationTurn, type InboxItem, type TurnJson } from '../domain/agent.js';
+import { turnJson, type Checkpoint, type ContextRef, type ConversationTurn, type TurnJson } from '../domain/agent.js';
 import type { AgentEvent } from '../events/types.js';
-import { decodeAgent } from './record-codec.js';
-import type { HistoryPage, HistoryRow, StoredState } from './store.js';
+import type { HistoryPage, HistoryRow, StoredState, StoreOptions } from './store.js';
+import {
+  agentsWithInboxes, EVENT_COLUMNS, EVENT_ID_HIGH_WATER, eventFromRow, EVENTS_PRUNED_THROUGH, hasWorkNow, inlineContext, type EventRow,
+} from './stored-rows.js';
 
-export interface ReadOptions {
-  eventsRetained: number;
-  eventsLoadedAtStart: number;
-}
-
-const EVENT_ID_HIGH_WATER = 'event_id_high_water';
-const EVENTS_PRUNED_THROUGH = 'events_pruned_through';
-
-/** The SQLite store's reads: start-up, checkpoints (indexed in memory, small), history pages and event replay. */
+/** The SQLite store's reads: start-up, contexts, history pages and event replay. */
 export class SqliteReads {
-  private readonly checkpointIndex = new Map<string, Checkpoint[]>();
   /** Events with ids up to here may have been pruned: a replay from before it is `gone`. */
   private prunedThroughEventId: number;
 
-  constructor(private readonly db: Database.Database, private readonly options: ReadOptions, private readonly queuedEvents: (path: string) => AgentEvent[]) {
+  constructor(private readonly db: Database.Database, private readonly options: StoreOptions, private readonly queuedEvents: (path: string) => AgentEvent[]) {
     this.prunedThroughEventId = this.meta(EVENTS_PRUNED_THROUGH) ?? 0;
   }
 
@@ -26,22 +19,8 @@ export class SqliteReads {
     return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined)?.value;
   }
 
-  indexCheckpoint(checkpoint: Checkpoint): void {
-    const list = this.checkpointIndex.get(checkpoint.path) ?? [];
-    list.push(checkpoint);
-    this.checkpointIndex.set(checkpoint.path, list);
-  }
-
-  forgetCheckpoints(path: string): void {
-    this.checkpointIndex.delete(path);
-  }
-
-  checkpoints(path: string): readonly Checkpoint[] {
-    return this.checkpointIndex.get(path) ?? [];
-  }
-
   checkpointContext(checkpoint: Checkpoint): HistoryRow[] {
-    if (!checkpoint.context) return (checkpoint.conversation ?? []).map((json, seq) => ({ seq, kind: 'turn' as const, json }));
+    if (!checkpoint.context) return inlineContext(checkpoint);
     return this.context(checkpoint.path, checkpoint.context);
   }
 
@@ -70,14 +49,14 @@ export class SqliteReads {
   eventsSince(path: string, scope: 'subtree' | 'self', afterId: number, limit: number): AgentEvent[] | 'gone' {
     if (afterId < this.prunedThroughEventId) return 'gone';
     const rows = scope === 'self'
-      ? this.db.prepare('SELECT id, path, type, ts, json FROM events WHERE id > ? AND path = ? ORDER BY id LIMIT ?').all(afterId, path, limit)
-      : this.db.prepare('SELECT id, path, type, ts, json FROM events WHERE id > ? AND (path = ? OR (path >= ? AND path < ?)) ORDER BY id LIMIT ?')
+      ? this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > ? AND path = ? ORDER BY id LIMIT ?`).all(afterId, path, limit)
+      : this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > ? AND (path = ? OR (path >= ? AND path < ?)) ORDER BY id LIMIT ?`)
         .all(afterId, path, `${path}/`, `${path}0`, limit);
     return (rows as EventRow[]).map(eventFromRow);
   }
 
   recentEvents(path: string, limit: number): AgentEvent[] {
-    const rows = this.db.prepare('SELECT id, path, type, ts, json FROM events WHERE path = ? ORDER BY id DESC LIMIT ?').all(path, limit) as EventRow[];
+    const rows = this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE path = ? ORDER BY id DESC LIMIT ?`).all(path, limit) as EventRow[];
     const events = rows.reverse().map(eventFromRow);
     events.push(...this.queuedEvents(path));
     return events.length > limit ? events.slice(-limit) : events;
@@ -95,14 +74,10 @@ export class SqliteReads {
     this.prunedThroughEventId = through;
   }
 
-  /** Every agent with its inbox and exactly its context (summary first), checkpoints indexed, recent events. */
-  load(): StoredState {
-    const agents = (this.db.prepare('SELECT json FROM agents').all() as Array<{ json: string }>).map((r) => decodeAgent(r.json));
-    agents.sort((a, b) => a.depth - b.depth);
-    const byPath = new Map(agents.map((a) => [a.path, a]));
-    for (const row of this.db.prepare('SELECT path, json FROM inbox ORDER BY path, seq').all() as Array<{ path: string; json: string }>) {
-      byPath.get(row.path)?.inbox.push(JSON.parse(row.json) as InboxItem);
-    }
+  /** Every agent with its inbox and exactly its context (summary first), the checkpoints, recent events. */
+  load(): StoredState & { checkpoints: Checkpoint[] } {
+    const agents = agentsWithInboxes(this.db.prepare('SELECT json FROM agents').all() as Array<{ json: string }>,
+      this.db.prepare('SELECT path, json FROM inbox ORDER BY path, seq').all() as Array<{ path: string; json: string }>);
     // Only the agents with work to do now get their context; the others read theirs when first woken.
     for (const agent of agents) {
       if (!hasWorkNow(agent)) continue;
@@ -112,29 +87,18 @@ export class SqliteReads {
       }
       agent.contextLoaded = true;
     }
-
-    for (const row of this.db.prepare('SELECT json FROM checkpoints ORDER BY rowid').all() as Array<{ json: string }>) {
+    const checkpoints = (this.db.prepare('SELECT json FROM checkpoints ORDER BY rowid').all() as Array<{ json: string }>).map((row) => {
       const checkpoint = JSON.parse(row.json) as Checkpoint;
       // Written before turns were kept as text, a legacy checkpoint's inline turns are objects: bring them to text.
       if (checkpoint.conversation) {
         checkpoint.conversation = (checkpoint.conversation as Array<TurnJson | ConversationTurn>).map((t) => typeof t === 'string' ? t : turnJson(t));
       }
-      this.indexCheckpoint(checkpoint);
-    }
-    const events = (this.db.prepare('SELECT * FROM (SELECT id, path, type, ts, json FROM events ORDER BY id DESC LIMIT ?) ORDER BY id')
+      return checkpoint;
+    });
+    const events = (this.db.prepare(`SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM events ORDER BY id DESC LIMIT ?) ORDER BY id`)
       .all(this.options.eventsLoadedAtStart) as EventRow[]).map(eventFromRow);
     const { last } = this.db.prepare('SELECT MAX(id) AS last FROM events').get() as { last: number | null };
     const lastEventId = Math.max(last ?? 0, this.meta(EVENT_ID_HIGH_WATER) ?? 0);
-    return { agents, events, lastEventId, firstRetainedEventId: this.prunedThroughEventId + 1 };
+    return { agents, events, lastEventId, firstRetainedEventId: this.prunedThroughEventId + 1, checkpoints };
   }
-}
-
-export function hasWorkNow(agent: AgentRecord): boolean {
-  return agent.state === 'running' || agent.state === 'correcting' || agent.state === 'spawning' || (agent.state === 'idle' && agent.inbox.length > 0);
-}
-
-interface EventRow { id: number; path: string; type: string; ts: string; json: string }
-
-function eventFromRow(row: EventRow): AgentEvent {
-  return { id: row.id, path: row.path, type: row.type, timestamp: row.ts, data: JSON.parse(row.json) as Record<string, unknown> };
 }

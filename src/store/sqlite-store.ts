@@ -1,21 +1,22 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../domain/agent.js';
+import type { AgentRecord, Checkpoint } from '../domain/agent.js';
 import type { Approval } from '../domain/approval.js';
-import { storeUnavailable } from '../domain/errors.js';
 import type { AgentEvent } from '../events/types.js';
-import { encodeAgent } from './record-codec.js';
+import { CommitRetry } from './commit-retry.js';
+import { cannotWrite, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, lastEventIdOf, notWrittenYet, QueuedWrites } from './queued-writes.js';
 import { openSchema } from './schema.js';
 import { SqliteReads } from './sqlite-reads.js';
+import { SqliteWrites } from './sqlite-writes.js';
 import type { StoreOp } from './store-op.js';
-import type { HistoryPage, HistoryRow, Store, StoredState } from './store.js';
+import type { HistoryPage, HistoryRow, Store, StoredState, StoreOptions } from './store.js';
+import { approvalsFromRows, EVENT_ID_HIGH_WATER } from './stored-rows.js';
 
-export interface SqliteStoreOptions {
-  /** Events kept in the database; older ones are pruned (never a checkpoint's history). */
-  eventsRetained: number;
-  /** Events loaded into memory at start for replay. */
-  eventsLoadedAtStart: number;
+export { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS } from './commit-retry.js';
+export { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES } from './queued-writes.js';
+
+export interface SqliteStoreOptions extends StoreOptions {
   /** SQLite's page cache (AUTON_SQLITE_CACHE_MIB; default DEFAULT_SQLITE_CACHE_MIB). */
   cacheMiB?: number;
 }
@@ -27,18 +28,6 @@ export interface SqliteStoreOptions {
  */
 export const DEFAULT_SQLITE_CACHE_MIB = 2;
 
-/**
- * Event ids are handed to SSE clients as soon as they are published, a moment before the group commit makes the
- * events durable. Each commit records, in the same transaction, a high-water mark this far past the ids it
- * writes; after an unclean stop numbering resumes past it, so the ids of the last uncommitted turn are not reused.
- */
-export const EVENT_ID_BLOCK = 1_000;
-/** Events appended between two prunes of the events table. */
-export const EVENTS_BETWEEN_PRUNES = 10_000;
-/** A failed commit is retried after this, doubling up to the maximum, until it is on disk. */
-export const COMMIT_RETRY_MIN_MS = 100;
-export const COMMIT_RETRY_MAX_MS = 5_000;
-
 type Op = StoreOp;
 
 /**
@@ -48,24 +37,22 @@ type Op = StoreOp;
  * back-off; until it succeeds the store is unhealthy and refuses new operations. synchronous=NORMAL in WAL
  * survives a killed process; set AUTON_DB_SYNC=full to survive power loss too.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends QueuedWrites implements Store {
   private readonly db: Database.Database;
   private readonly reads: SqliteReads;
   private queue: Op[] = [];
-  private readonly pendingAgents = new Set<string>();
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
   private failure: string | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelayMs = COMMIT_RETRY_MIN_MS;
+  private readonly retry = new CommitRetry(() => this.commit());
   private readonly inode: number | null;
   private eventsSincePrune = 0;
   /** The high-water mark of event ids on disk (see EVENT_ID_BLOCK). */
   private eventIdHighWater = 0;
-  private lastAppendedEventId = 0;
-  private readonly stmt;
+  private readonly writes: SqliteWrites;
 
   constructor(private readonly file: string, options: SqliteStoreOptions, sync: 'normal' | 'full' = 'normal') {
+    super();
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -74,82 +61,15 @@ export class SqliteStore implements Store {
     openSchema(this.db);
     this.inode = file === ':memory:' ? null : statSync(file).ino;
     this.reads = new SqliteReads(this.db, options, (path) => this.queuedEvents(path));
-    this.stmt = {
-      upsertAgent: this.db.prepare('INSERT INTO agents (path, json, context_from, summary_seq) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET json = excluded.json, context_from = excluded.context_from, summary_seq = excluded.summary_seq'),
-      deleteAgent: this.db.prepare('DELETE FROM agents WHERE path = ?'),
-      deleteTurns: this.db.prepare('DELETE FROM turns WHERE path = ?'),
-      deleteInbox: this.db.prepare('DELETE FROM inbox WHERE path = ?'),
-      deleteCheckpoints: this.db.prepare('DELETE FROM checkpoints WHERE path = ?'),
-      deleteApprovals: this.db.prepare('DELETE FROM approvals WHERE path = ?'),
-      upsertApproval: this.db.prepare('INSERT OR REPLACE INTO approvals (id, path, state, json) VALUES (?, ?, ?, ?)'),
-      insertTurn: this.db.prepare('INSERT OR REPLACE INTO turns (path, seq, kind, json) VALUES (?, ?, ?, ?)'),
-      replaceTurn: this.db.prepare('UPDATE turns SET json = ? WHERE path = ? AND seq = ?'),
-      insertInbox: this.db.prepare('INSERT OR REPLACE INTO inbox (path, seq, json) VALUES (?, ?, ?)'),
-      takeInbox: this.db.prepare('DELETE FROM inbox WHERE path = ? AND seq < ?'),
-      insertEvent: this.db.prepare('INSERT INTO events (id, path, type, ts, json) VALUES (?, ?, ?, ?, ?)'),
-      insertCheckpoint: this.db.prepare('INSERT OR REPLACE INTO checkpoints (path, id, ts, json) VALUES (?, ?, ?, ?)'),
-      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-    };
+    this.writes = new SqliteWrites(this.db);
   }
 
   assertWritable(): void {
-    if (this.failure !== null) throw storeUnavailable(`the store cannot write (${this.failure}); nothing was changed, try again later`);
-  }
-
-  saveAgent(agent: AgentRecord): void {
-    if (this.pendingAgents.has(agent.path)) return; // already queued; written as it is at commit time
-    this.pendingAgents.add(agent.path);
-    this.push({ kind: 'agent', agent });
-  }
-
-  deleteAgent(path: string): void {
-    this.pendingAgents.delete(path);
-    this.reads.forgetCheckpoints(path);
-    this.push({ kind: 'delete', path });
-  }
-
-  appendTurn(path: string, seq: number, rowKind: HistoryKind, json: TurnJson): void {
-    this.push({ kind: 'turn', path, seq, rowKind, json });
-  }
-
-  replaceTurn(path: string, seq: number, json: TurnJson): void {
-    this.push({ kind: 'replaceTurn', path, seq, json });
-  }
-
-  addInboxItem(path: string, seq: number, item: InboxItem): void {
-    this.push({ kind: 'inbox', path, seq, item });
-  }
-
-  takeInbox(path: string, beforeSeq: number): void {
-    this.push({ kind: 'takeInbox', path, beforeSeq });
-  }
-
-  /** Called as each event is published, before any client sees it. */
-  appendEvent(event: AgentEvent): void {
-    this.lastAppendedEventId = Math.max(this.lastAppendedEventId, event.id);
-    this.push({ kind: 'event', event });
-  }
-
-  saveCheckpoint(checkpoint: Checkpoint): void {
-    this.reads.indexCheckpoint(checkpoint);
-    this.push({ kind: 'checkpoint', checkpoint });
-  }
-
-  saveApproval(approval: Approval): void {
-    this.push({ kind: 'approval', approval: { ...approval } }); // a copy: written as it is now, not at commit time
+    if (this.failure !== null) throw cannotWrite(this.failure);
   }
 
   loadApprovals(): Promise<Approval[]> {
-    const rows = this.db.prepare('SELECT json FROM approvals').all() as Array<{ json: string }>;
-    return Promise.resolve(rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs));
-  }
-
-  loadCheckpoint(path: string, id: string): Promise<Checkpoint | undefined> {
-    return Promise.resolve(this.reads.checkpoints(path).find((c) => c.id === id));
-  }
-
-  listCheckpoints(path: string): Promise<Checkpoint[]> {
-    return Promise.resolve([...this.reads.checkpoints(path)]);
+    return Promise.resolve(approvalsFromRows(this.db.prepare('SELECT json FROM approvals').all() as Array<{ json: string }>));
   }
 
   agentContext(agent: AgentRecord): Promise<HistoryRow[]> {
@@ -177,7 +97,8 @@ export class SqliteStore implements Store {
   }
 
   load(): Promise<StoredState> {
-    const state = this.reads.load();
+    const { checkpoints, ...state } = this.reads.load();
+    for (const checkpoint of checkpoints) this.indexCheckpoint(checkpoint);
     this.eventIdHighWater = state.lastEventId;
     return Promise.resolve(state);
   }
@@ -201,10 +122,10 @@ export class SqliteStore implements Store {
     return events;
   }
 
-  private push(op: Op): void {
+  protected push(op: Op): void {
     this.queue.push(op);
     // While a failed batch waits for its retry, new writes join it and go with it.
-    if (!this.scheduled && this.retryTimer === null) {
+    if (!this.scheduled && !this.retry.waiting) {
       this.scheduled = true;
       setImmediate(() => this.commit());
     }
@@ -225,11 +146,11 @@ export class SqliteStore implements Store {
       this.checkFile();
       if (ops.length > 0) {
         this.db.transaction(() => {
-          for (const op of ops) this.apply(op);
+          for (const op of ops) this.writes.apply(op);
           const lastId = lastEventIdOf(ops);
           if (lastId > highWater) {
             highWater = lastId + EVENT_ID_BLOCK;
-            this.stmt.setMeta.run(EVENT_ID_HIGH_WATER, highWater);
+            this.writes.setMeta(EVENT_ID_HIGH_WATER, highWater);
           }
         })();
       }
@@ -242,7 +163,7 @@ export class SqliteStore implements Store {
     this.eventIdHighWater = highWater;
     this.eventsSincePrune += ops.filter((op) => op.kind === 'event').length;
     this.failure = null;
-    this.retryDelayMs = COMMIT_RETRY_MIN_MS;
+    this.retry.reset();
     for (const w of waiters) w.resolve();
     if (this.eventsSincePrune > EVENTS_BETWEEN_PRUNES) {
       this.eventsSincePrune = 0;
@@ -255,14 +176,9 @@ export class SqliteStore implements Store {
   private fail(error: unknown, waiters: Array<{ reject: (e: unknown) => void }>): void {
     const message = error instanceof Error ? error.message : String(error);
     this.failure = message;
-    const notYet = storeUnavailable(`the store cannot write (${message}); the change is made and will be written when the store recovers`);
+    const notYet = notWrittenYet(message);
     for (const w of waiters) w.reject(notYet);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.commit();
-    }, this.retryDelayMs);
-    this.retryTimer.unref();
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, COMMIT_RETRY_MAX_MS);
+    this.retry.schedule();
   }
 
   /** SQLite keeps writing to a database file that was removed (to its unlinked inode): refuse rather than lose. */
@@ -275,45 +191,6 @@ export class SqliteStore implements Store {
     if (inode !== this.inode) throw new Error(`the database file ${this.file} was removed or replaced`);
   }
 
-  private apply(op: Op): void {
-    switch (op.kind) {
-      case 'agent': {
-        const a = op.agent;
-        this.stmt.upsertAgent.run(a.path, encodeAgent(a), a.contextFromSeq, a.contextSummarySeq);
-        return;
-      }
-      case 'delete':
-        this.stmt.deleteAgent.run(op.path);
-        this.stmt.deleteTurns.run(op.path);
-        this.stmt.deleteInbox.run(op.path);
-        this.stmt.deleteCheckpoints.run(op.path);
-        this.stmt.deleteApprovals.run(op.path);
-        return;
-      case 'approval':
-        this.stmt.upsertApproval.run(op.approval.id, op.approval.path, op.approval.state, JSON.stringify(op.approval));
-        return;
-      case 'event':
-        this.stmt.insertEvent.run(op.event.id, op.event.path, op.event.type, op.event.timestamp, JSON.stringify(op.event.data));
-        return;
-      case 'checkpoint': {
-        const { conversation: _legacy, ...checkpoint } = op.checkpoint;
-        this.stmt.insertCheckpoint.run(checkpoint.path, checkpoint.id, checkpoint.timestamp, JSON.stringify(checkpoint));
-        return;
-      }
-      case 'turn':
-        this.stmt.insertTurn.run(op.path, op.seq, op.rowKind, op.json);
-        return;
-      case 'replaceTurn':
-        this.stmt.replaceTurn.run(op.json, op.path, op.seq);
-        return;
-      case 'inbox':
-        this.stmt.insertInbox.run(op.path, op.seq, JSON.stringify(op.item));
-        return;
-      case 'takeInbox':
-        this.stmt.takeInbox.run(op.path, op.beforeSeq);
-    }
-  }
-
   /** Commits what is queued; after a clean close numbering resumes right after the last event, without a gap. */
   close(): Promise<void> {
     this.closeNow();
@@ -322,25 +199,14 @@ export class SqliteStore implements Store {
 
   private closeNow(): void {
     if (!this.db.open) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retry.cancel();
     this.commit();
-    if (this.retryTimer) clearTimeout(this.retryTimer); // a batch that still fails is lost with the process, unacknowledged
-    this.retryTimer = null;
+    this.retry.cancel(); // a batch that still fails is lost with the process, unacknowledged
     try {
-      if (this.failure === null && this.lastAppendedEventId > 0) this.stmt.setMeta.run(EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
+      if (this.failure === null && this.lastAppendedEventId > 0) this.writes.setMeta(EVENT_ID_HIGH_WATER, this.lastAppendedEventId);
     } finally {
       this.db.close();
     }
   }
 }
 
-export const EVENT_ID_HIGH_WATER = 'event_id_high_water';
-
-function lastEventIdOf(ops: Op[]): number {
-  for (let i = ops.length - 1; i >= 0; i--) {
-    const op = ops[i]!;
-    if (op.kind === 'event') return op.event.id;
-  }
-  return 0;
-}

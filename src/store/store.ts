@@ -2,6 +2,13 @@ import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '
 import type { Approval } from '../domain/approval.js';
 import type { AgentEvent } from '../events/types.js';
 
+export interface StoreOptions {
+  /** Events kept in the database; older ones are pruned (never a checkpoint's history). */
+  eventsRetained: number;
+  /** Events loaded into memory at start for replay. */
+  eventsLoadedAtStart: number;
+}
+
 /** Everything needed to bring the tree back at start. */
 export interface StoredState {
   /** Parents before children, each with its inbox; the context (`conversation` + `contextSeqs`) of those with work

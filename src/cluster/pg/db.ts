@@ -57,6 +57,12 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     query: sql.query,
     async transaction<T>(body: (tx: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A checked-out client is not the pool's to watch: the server ending its session between two statements
+      // (a shutdown, idle_in_transaction_session_timeout) is an 'error' on the client, which would crash the
+      // process. The statement in flight, or the next one, fails and the transaction rolls back as for any error.
+      let lost: Error | undefined;
+      const onError = (error: Error) => { lost = error; };
+      client.on('error', onError);
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
@@ -70,7 +76,8 @@ export function createDb(url: string, options: DbOptions = {}): Db {
         throw error;
       } finally {
         // A connection whose rollback failed is in an unknown state: destroy it rather than return it to the pool.
-        client.release(broken);
+        client.off('error', onError);
+        client.release(broken ?? lost);
       }
     },
     close: () => pool.end(),

@@ -1,5 +1,5 @@
-import { storeUnavailable } from '../../domain/errors.js';
-import { COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MIN_MS } from '../sqlite-store.js';
+import { CommitRetry } from '../commit-retry.js';
+import { notWrittenYet } from '../queued-writes.js';
 
 interface Waiter { resolve: () => void; reject: (e: unknown) => void }
 
@@ -18,8 +18,7 @@ export class CommitQueue<T> {
   private inFlightWaiters: Waiter[] | null = null;
   private scheduled = false;
   private running: Promise<void> | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelayMs = COMMIT_RETRY_MIN_MS;
+  private readonly retry = new CommitRetry(() => void this.commitNow());
   private closed = false;
   /** Why the last commit failed, until one succeeds. */
   failure: string | null = null;
@@ -60,7 +59,7 @@ export class CommitQueue<T> {
 
   /** Once per event-loop turn; not while a commit runs (it schedules the next) or a failed one waits for its retry. */
   private schedule(): void {
-    if (this.scheduled || this.running !== null || this.retryTimer !== null || this.closed || this.queue.length === 0) return;
+    if (this.scheduled || this.running !== null || this.retry.waiting || this.closed || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => void this.commitNow());
   }
@@ -95,37 +94,28 @@ export class CommitQueue<T> {
     this.inFlight = [];
     this.inFlightWaiters = null;
     this.failure = null;
-    this.retryDelayMs = COMMIT_RETRY_MIN_MS;
+    this.retry.reset();
     for (const w of waiters) refused ? w.reject(refused) : w.resolve();
   }
 
   private fail(error: unknown, waiters: Waiter[]): void {
     const message = this.describe(error);
     this.failure = message;
-    const notYet = storeUnavailable(`the store cannot write (${message}); the change is made and will be written when the store recovers`);
+    const notYet = notWrittenYet(message);
     for (const w of waiters) w.reject(notYet);
-    if (this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.commitNow();
-    }, this.retryDelayMs);
-    this.retryTimer.unref();
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, COMMIT_RETRY_MAX_MS);
+    if (!this.closed) this.retry.schedule();
   }
 
   /** A failed commit waiting for its retry is tried now (the database was seen answering again). */
   retryNow(): void {
-    if (this.retryTimer === null || this.closed) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    if (this.closed || !this.retry.cancel()) return;
     void this.commitNow();
   }
 
   /** Waits for the commit under way, then commits what is left once more; nothing is retried after this. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retry.cancel();
     await this.running?.catch(() => undefined);
     if (this.queue.length > 0) await this.commit(); // a batch that still fails is lost with the process, unacknowledged
   }

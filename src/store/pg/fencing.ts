@@ -26,6 +26,30 @@ export interface FencedOp {
   epoch: number;
 }
 
+/** A write as it is queued, tagged with the epoch of this daemon's lease on its root (none: -1). */
+export function underLease(op: StoreOp, fencing: Fencing | undefined): FencedOp {
+  if (!fencing) return { op, root: '', epoch: 0 };
+  const root = rootOf(pathOf(op));
+  return { op, root, epoch: fencing.epochOf(root) ?? -1 };
+}
+
+/**
+ * At commit: the writes still under a lease this daemon holds at the epoch they were made under, those epochs, and
+ * the roots whose writes are left out (their waiters are refused).
+ */
+export function sortByLease(batch: readonly FencedOp[], fencing: Fencing | undefined): { ops: StoreOp[]; epochs: Map<string, number>; dropped: Set<string> } {
+  const epochs = new Map<string, number>();
+  const dropped = new Set<string>();
+  if (!fencing) return { ops: batch.map((f) => f.op), epochs, dropped };
+  const ops: StoreOp[] = [];
+  for (const { op, root, epoch } of batch) {
+    if (epoch > 0 && fencing.epochOf(root) === epoch) {
+      ops.push(op);
+      epochs.set(root, epoch);
+    } else dropped.add(root);
+  }
+  return { ops, epochs, dropped };
+}
 
 export function pathOf(op: StoreOp): string {
   switch (op.kind) {

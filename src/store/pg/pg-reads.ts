@@ -1,14 +1,13 @@
-import type { Checkpoint, ContextRef, InboxItem } from '../../domain/agent.js';
+import type { Checkpoint, ContextRef } from '../../domain/agent.js';
 import type { Sql } from '../../cluster/pg/db.js';
 import type { Approval } from '../../domain/approval.js';
 import type { AgentEvent } from '../../events/types.js';
-import { decodeAgent } from '../record-codec.js';
-import { hasWorkNow } from '../sqlite-reads.js';
 import type { HistoryPage, HistoryRow, StoredState } from '../store.js';
+import {
+  agentsWithInboxes, approvalsFromRows, EVENT_COLUMNS, EVENT_ID_HIGH_WATER, eventFromRow, EVENTS_PRUNED_THROUGH, hasWorkNow, type EventRow,
+} from '../stored-rows.js';
 
-/** The PostgreSQL store's reads: start-up, contexts, history pages and event replay (src/store/sqlite-reads.ts's twin). */
-export const EVENT_ID_HIGH_WATER = 'event_id_high_water';
-export const EVENTS_PRUNED_THROUGH = 'events_pruned_through';
+// The PostgreSQL store's reads: start-up, contexts, history pages and event replay (src/store/sqlite-reads.ts's twin).
 
 export async function readMeta(sql: Sql, key: string): Promise<number | undefined> {
   const { rows } = await sql.query<{ value: string }>('SELECT value FROM store_meta WHERE key = $1', [key]);
@@ -37,13 +36,6 @@ export async function readHistory(sql: Sql, path: string, page: HistoryPage): Pr
     : await sql.query<HistoryRow>('SELECT seq, kind, json FROM turns WHERE path = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3',
       [path, Math.min(page.after ?? before, before), page.limit]);
   return rows;
-}
-
-interface EventRow { id: string; path: string; type: string; ts: string; json: string }
-const EVENT_COLUMNS = 'id, path, type, ts, json';
-
-function eventFromRow(row: EventRow): AgentEvent {
-  return { id: Number(row.id), path: row.path, type: row.type, timestamp: row.ts, data: JSON.parse(row.json) as Record<string, unknown> };
 }
 
 export async function readEventsSince(sql: Sql, path: string, scope: 'subtree' | 'self', afterId: number, limit: number): Promise<AgentEvent[]> {
@@ -78,7 +70,7 @@ const IN_ROOTS = "($1::text[] IS NULL OR split_part(path, '/', 1) = ANY($1::text
 /** The approvals of the subtrees under `roots`, oldest first. */
 export async function readSubtreeApprovals(sql: Sql, roots: readonly string[]): Promise<Approval[]> {
   const { rows } = await sql.query<{ json: string }>(`SELECT json FROM approvals WHERE ${IN_ROOTS}`, [roots]);
-  return rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs);
+  return approvalsFromRows(rows);
 }
 
 /**
@@ -86,16 +78,13 @@ export async function readSubtreeApprovals(sql: Sql, roots: readonly string[]): 
  * the recent events.
  */
 export async function readState(sql: Sql, eventsLoadedAtStart: number, roots: readonly string[] | null = null): Promise<StoredState & { checkpoints: Checkpoint[] }> {
-  const agents = (await sql.query<{ json: string }>(`SELECT json FROM agents WHERE ${IN_ROOTS}`, [roots])).rows.map((r) => decodeAgent(r.json));
-  agents.sort((a, b) => a.depth - b.depth);
-  const byPath = new Map(agents.map((a) => [a.path, a]));
-  for (const row of (await sql.query<{ path: string; json: string }>(`SELECT path, json FROM inbox WHERE ${IN_ROOTS} ORDER BY path, seq`, [roots])).rows) {
-    byPath.get(row.path)?.inbox.push(JSON.parse(row.json) as InboxItem);
-  }
+  const agents = agentsWithInboxes((await sql.query<{ json: string }>(`SELECT json FROM agents WHERE ${IN_ROOTS}`, [roots])).rows,
+    (await sql.query<{ path: string; json: string }>(`SELECT path, json FROM inbox WHERE ${IN_ROOTS} ORDER BY path, seq`, [roots])).rows);
   // Only the agents with work to do now get their context (one query for all of them); the others read theirs when
   // first woken.
   const working = agents.filter(hasWorkNow);
   if (working.length > 0) {
+    const byPath = new Map(working.map((a) => [a.path, a]));
     const { rows } = await sql.query<HistoryRow & { path: string }>(
       `SELECT t.path, t.seq, t.kind, t.json
          FROM unnest($1::text[], $2::int[], $3::int[]) AS c(path, summary_seq, from_seq)

@@ -1,23 +1,23 @@
 import { DatabaseStartError, describeConnectionError, openDatabase } from '../../cluster/pg/connect.js';
 import type { Db, DbOptions } from '../../cluster/pg/db.js';
 import { migrate, SchemaTooNewError } from '../../cluster/pg/migrate.js';
-import type { AgentRecord, Checkpoint, HistoryKind, InboxItem, TurnJson } from '../../domain/agent.js';
+import type { AgentRecord, Checkpoint } from '../../domain/agent.js';
 import { storeUnavailable } from '../../domain/errors.js';
 import type { Approval } from '../../domain/approval.js';
 import type { AgentEvent } from '../../events/types.js';
-import { EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, type SqliteStoreOptions } from '../sqlite-store.js';
-import type { HistoryPage, HistoryRow, Store, StoredState } from '../store.js';
+import { cannotWrite, EVENT_ID_BLOCK, EVENTS_BETWEEN_PRUNES, lastEventIdOf, QueuedWrites } from '../queued-writes.js';
+import type { HistoryPage, HistoryRow, Store, StoredState, StoreOptions } from '../store.js';
+import { approvalsFromRows, EVENT_ID_HIGH_WATER, EVENTS_PRUNED_THROUGH, inlineContext } from '../stored-rows.js';
 import { LeaseLostError } from '../../cluster/leases.js';
 import { planBatch, type Op } from './batch.js';
 import { CommitQueue } from './commit-queue.js';
 import { rootOf } from '../../domain/subtree-path.js';
-import { deleteLeases, fenceBatch, pathOf, purgedRoots, type FencedOp, type Fencing } from './fencing.js';
+import { deleteLeases, fenceBatch, purgedRoots, sortByLease, underLease, type FencedOp, type Fencing } from './fencing.js';
 import {
-  EVENT_ID_HIGH_WATER, EVENTS_PRUNED_THROUGH, pruneEvents, readContext, readEventsSince, readHistory, readMeta, readRecentEvents, readState,
-  readSubtreeApprovals, writeMeta,
+  pruneEvents, readContext, readEventsSince, readHistory, readMeta, readRecentEvents, readState, readSubtreeApprovals, writeMeta,
 } from './pg-reads.js';
 
-export type PgStoreOptions = SqliteStoreOptions;
+export type PgStoreOptions = StoreOptions;
 
 /** While no commit proves the database answers, a probe does this often, so /readyz follows the database. */
 export const DB_PROBE_INTERVAL_MS = 1_000;
@@ -36,9 +36,8 @@ export const DB_PROBE_INTERVAL_MS = 1_000;
  * them as they are adopted, stores a write only under the lease epoch it was made under, and event ids come from
  * the database's blocks (src/cluster/event-ids.ts).
  */
-export class PgStore implements Store {
+export class PgStore extends QueuedWrites implements Store {
   private readonly commits: CommitQueue<FencedOp>;
-  private readonly pendingAgents = new Set<string>();
   private probeFailure: string | null = null;
   private probing = false;
   private closed = false;
@@ -46,8 +45,6 @@ export class PgStore implements Store {
   private eventsSincePrune = 0;
   private prunedThroughEventId = 0;
   private eventIdHighWater = 0;
-  private lastAppendedEventId = 0;
-  private readonly checkpointIndex = new Map<string, Checkpoint[]>();
 
   /** Connects (a failure is a one-line DatabaseStartError) and brings the schema up to date. */
   static async connect(url: string, options: DbOptions = {}): Promise<Db> {
@@ -65,6 +62,7 @@ export class PgStore implements Store {
 
   /** On a migrated database; the store closes `db` when it closes. */
   constructor(private readonly db: Db, private readonly url: string, private readonly options: PgStoreOptions, private readonly fencing?: Fencing) {
+    super();
     this.commits = new CommitQueue((ops) => this.write(ops), (error) => describeConnectionError(error, url), () => this.commit());
     this.probeTimer = setInterval(() => void this.probe(), DB_PROBE_INTERVAL_MS);
     this.probeTimer.unref();
@@ -72,49 +70,11 @@ export class PgStore implements Store {
 
   assertWritable(): void {
     const failure = this.problem();
-    if (failure !== null) throw storeUnavailable(`the store cannot write (${failure}); nothing was changed, try again later`);
-  }
-
-  saveAgent(agent: AgentRecord): void {
-    if (this.pendingAgents.has(agent.path)) return; // already queued; written as it is at commit time
-    this.pendingAgents.add(agent.path);
-    this.push({ kind: 'agent', agent });
-  }
-
-  deleteAgent(path: string): void {
-    this.pendingAgents.delete(path);
-    this.checkpointIndex.delete(path);
-    this.push({ kind: 'delete', path });
-  }
-
-  appendTurn(path: string, seq: number, rowKind: HistoryKind, json: TurnJson): void {
-    this.push({ kind: 'turn', path, seq, rowKind, json });
-  }
-
-  replaceTurn(path: string, seq: number, json: TurnJson): void {
-    this.push({ kind: 'replaceTurn', path, seq, json });
-  }
-
-  addInboxItem(path: string, seq: number, item: InboxItem): void {
-    this.push({ kind: 'inbox', path, seq, item });
-  }
-
-  takeInbox(path: string, beforeSeq: number): void {
-    this.push({ kind: 'takeInbox', path, beforeSeq });
-  }
-
-  appendEvent(event: AgentEvent): void {
-    this.lastAppendedEventId = Math.max(this.lastAppendedEventId, event.id);
-    this.push({ kind: 'event', event });
-  }
-
-  saveApproval(approval: Approval): void {
-    this.push({ kind: 'approval', approval: { ...approval } }); // a copy: written as it is now, not at commit time
+    if (failure !== null) throw cannotWrite(failure);
   }
 
   async loadApprovals(): Promise<Approval[]> {
-    const { rows } = await this.db.query<{ json: string }>('SELECT json FROM approvals');
-    return rows.map((r) => JSON.parse(r.json) as Approval).sort((a, b) => a.createdAtMs - b.createdAtMs);
+    return approvalsFromRows((await this.db.query<{ json: string }>('SELECT json FROM approvals')).rows);
   }
 
   /**
@@ -133,25 +93,12 @@ export class PgStore implements Store {
     for (const path of this.pendingAgents) if (rootOf(path) === root) this.pendingAgents.delete(path);
   }
 
-  saveCheckpoint(checkpoint: Checkpoint): void {
-    this.indexCheckpoint(checkpoint);
-    this.push({ kind: 'checkpoint', checkpoint });
-  }
-
-  loadCheckpoint(path: string, id: string): Promise<Checkpoint | undefined> {
-    return Promise.resolve(this.checkpointIndex.get(path)?.find((c) => c.id === id));
-  }
-
-  listCheckpoints(path: string): Promise<Checkpoint[]> {
-    return Promise.resolve([...this.checkpointIndex.get(path) ?? []]);
-  }
-
   agentContext(agent: AgentRecord): Promise<HistoryRow[]> {
     return readContext(this.db, agent.path, { summarySeq: agent.contextSummarySeq, fromSeq: agent.contextFromSeq, toSeq: agent.historyLength });
   }
 
   async checkpointContext(checkpoint: Checkpoint): Promise<HistoryRow[]> {
-    if (!checkpoint.context) return (checkpoint.conversation ?? []).map((json, seq) => ({ seq, kind: 'turn' as const, json }));
+    if (!checkpoint.context) return inlineContext(checkpoint);
     await this.flush(); // a checkpoint taken in this turn refers to queued rows
     return readContext(this.db, checkpoint.path, checkpoint.context);
   }
@@ -198,16 +145,8 @@ export class PgStore implements Store {
     return this.closed ? 'the store is closed' : this.commits.failure ?? this.probeFailure;
   }
 
-  private indexCheckpoint(checkpoint: Checkpoint): void {
-    const list = this.checkpointIndex.get(checkpoint.path) ?? [];
-    list.push(checkpoint);
-    this.checkpointIndex.set(checkpoint.path, list);
-  }
-
-  private push(op: Op): void {
-    if (!this.fencing) return this.commits.push({ op, root: '', epoch: 0 });
-    const root = rootOf(pathOf(op));
-    this.commits.push({ op, root, epoch: this.fencing.epochOf(root) ?? -1 });
+  protected push(op: Op): void {
+    this.commits.push(underLease(op, this.fencing));
   }
 
   /** Commits what is queued now (the group commit calls it once per event-loop turn). */
@@ -223,7 +162,7 @@ export class PgStore implements Store {
    */
   private async write(batch: FencedOp[]): Promise<Error | void> {
     this.pendingAgents.clear(); // saved again from now on: queued again, written as it is then
-    const { ops, epochs, dropped } = this.sortByLease(batch);
+    const { ops, epochs, dropped } = sortByLease(batch, this.fencing);
     const purged = this.fencing ? purgedRoots(ops) : new Set<string>();
     const statements = planBatch(ops);
     const eventCount = ops.reduce((n, op) => n + (op.kind === 'event' ? 1 : 0), 0);
@@ -257,21 +196,6 @@ export class PgStore implements Store {
       + 'another daemon owns it now: send the request again');
   }
 
-  /** Fenced: the writes still under a lease this daemon holds at the epoch they were made under, and those epochs. */
-  private sortByLease(batch: readonly FencedOp[]): { ops: Op[]; epochs: Map<string, number>; dropped: Set<string> } {
-    const epochs = new Map<string, number>();
-    const dropped = new Set<string>();
-    if (!this.fencing) return { ops: batch.map((f) => f.op), epochs, dropped };
-    const ops: Op[] = [];
-    for (const { op, root, epoch } of batch) {
-      if (epoch > 0 && this.fencing.epochOf(root) === epoch) {
-        ops.push(op);
-        epochs.set(root, epoch);
-      } else dropped.add(root);
-    }
-    return { ops, epochs, dropped };
-  }
-
   /** Between commits, asks the database whether it answers; a commit's own outcome speaks for it otherwise. */
   private async probe(): Promise<void> {
     if (this.probing || this.commits.committing || this.closed) return;
@@ -299,12 +223,4 @@ export class PgStore implements Store {
       await this.db.close().catch(() => undefined);
     }
   }
-}
-
-function lastEventIdOf(ops: readonly Op[]): number {
-  for (let i = ops.length - 1; i >= 0; i--) {
-    const op = ops[i]!;
-    if (op.kind === 'event') return op.event.id;
-  }
-  return 0;
 }
