@@ -10,7 +10,7 @@ import { AUTON_TOOLS } from '../../src/mcp/server/auton-tools.js';
 import { OWNER_CALLS } from '../../src/mcp/server/owner-calls.js';
 import { api } from '../support/daemon.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
+import { startFakeMessagesApi, type FakeMessagesApi, callerOf } from '../support/fake-messages-api.js';
 import { describeWithPostgres } from '../support/postgres.js';
 
 /**
@@ -33,9 +33,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-function caller(req: RecordedRequest): string {
-  return /running at path "([^"]+)"/.exec(String(req.body.system))?.[1] ?? '?';
-}
+const caller = callerOf;
 const requestsOf = (path: string) => fake.requests.filter((r) => caller(r) === path);
 
 it('every tool about one agent has its HTTP route to run on the owner (one added without it would act here alone)', () => {

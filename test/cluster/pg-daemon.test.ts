@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentNodeJson } from '../../src/domain/schemas.js';
 import { api, type Api } from '../support/daemon.js';
 import { killHard, startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
+import { startFakeMessagesApi, type FakeMessagesApi, callerOf } from '../support/fake-messages-api.js';
 import { describeWithPostgres, PASSWORD_ROLE } from '../support/postgres.js';
 
 /**
@@ -23,9 +23,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-function caller(req: RecordedRequest): string {
-  return /running at path "([^"]+)"/.exec(String(req.body.system))?.[1] ?? '?';
-}
+const caller = callerOf;
 const requestsOf = (path: string) => fake.requests.filter((r) => caller(r) === path);
 
 describeWithPostgres('the daemon on PostgreSQL', (pg) => {

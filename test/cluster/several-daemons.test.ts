@@ -8,7 +8,7 @@ import { registerDaemon } from '../../src/cluster/daemons.js';
 import { createDb } from '../../src/cluster/pg/db.js';
 import { api, type Api } from '../support/daemon.js';
 import { killHard, startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
+import { startFakeMessagesApi, type FakeMessagesApi, callerOf } from '../support/fake-messages-api.js';
 import { describeWithPostgres } from '../support/postgres.js';
 import { openSse } from '../support/sse-client.js';
 import { buildCli, runCli } from '../support/run-cli.js';
@@ -38,9 +38,7 @@ afterAll(async () => {
   await fake?.close();
 });
 
-function caller(req: RecordedRequest): string {
-  return /running at path "([^"]+)"/.exec(String(req.body.system))?.[1] ?? '?';
-}
+const caller = callerOf;
 const requestsOf = (path: string) => fake.requests.filter((r) => caller(r) === path);
 
 interface ClusterJson {

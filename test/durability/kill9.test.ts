@@ -6,7 +6,7 @@ import type { AgentNodeJson } from '../../src/domain/schemas.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { api, type Api } from '../support/daemon.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
-import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest } from '../support/fake-messages-api.js';
+import { startFakeMessagesApi, type FakeMessagesApi, type RecordedRequest, callerOf } from '../support/fake-messages-api.js';
 import { dataOf, openSse, type ParsedEvent, type SseConnection } from '../support/sse-client.js';
 
 /**
@@ -23,11 +23,7 @@ async function startDaemon(env: Record<string, string>): Promise<DaemonProcess> 
   return daemon;
 }
 
-/** Which agent made a request to the Messages API (the system prompt names its path). */
-function caller(req: RecordedRequest): string {
-  return /running at path "([^"]+)"/.exec(String(req.body.system))?.[1] ?? '?';
-}
-
+const caller = callerOf;
 const requestsOf = (fake: FakeMessagesApi, path: string) => fake.requests.filter((r) => caller(r) === path);
 const toIdle = (e: ParsedEvent) => e.event === 'state_change' && dataOf(e).to === 'idle' && dataOf(e).path === 'worker';
 const idOf = (e: ParsedEvent) => Number(e.id);

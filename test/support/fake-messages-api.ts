@@ -56,6 +56,11 @@ export interface RecordedRequest {
   aborted: boolean;
 }
 
+/** Which agent made a request: its system prompt names its path ('?' for one without, such as the judge's). */
+export function callerOf(req: RecordedRequest): string {
+  return /running at path "([^"]+)"/.exec(String(req.body.system))?.[1] ?? '?';
+}
+
 export interface FakeMessagesApi {
   /** e.g. http://127.0.0.1:PORT — pass as `baseURL`. */
   readonly url: string;
