@@ -6,17 +6,18 @@ import type { Runtime } from '../runtime/runtime.js';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * Answers a change once it is durable (group commit), then sends the JSON. Bodies are serialised here rather than
+ * Answers a change once it is durable (group commit), then sends the JSON. `path`: the agent the change is about (see
+ * Store.flush). Bodies are serialised here rather than
  * by the schema serialiser: nodes are recursive and large, and their shape is already fixed where they are built.
  */
-export async function sendJson(reply: FastifyReply, runtime: Runtime, status: number, body: unknown): Promise<FastifyReply> {
-  await runtime.store.flush();
+export async function sendJson(reply: FastifyReply, runtime: Runtime, status: number, body: unknown, path?: string): Promise<FastifyReply> {
+  await runtime.store.flush(path);
   return reply.code(status).type(JSON_TYPE).send(JSON.stringify(body));
 }
 
 /** A node after a change: durable first. */
 export async function sendNode(reply: FastifyReply, runtime: Runtime, status: number, agent: AgentRecord, depth = Infinity): Promise<FastifyReply> {
-  await runtime.store.flush();
+  await runtime.store.flush(agent.path);
   return reply.code(status).type(JSON_TYPE).send(renderNode(agent, runtime.clock(), depth));
 }
 

@@ -20,7 +20,7 @@ export const isSubtree = (query: { subtree?: 'true' | 'false' | undefined }): bo
 
 /** Sends `{agents: [...]}` once the changes are durable; each node without its children (they are listed too). */
 export async function sendSubtree(reply: FastifyReply, runtime: Runtime, status: number, agents: readonly AgentRecord[], extra = ''): Promise<FastifyReply> {
-  await runtime.store.flush();
+  await runtime.store.flush(agents[0]?.path); // one subtree: a request is about one root's agents
   const now = runtime.clock();
   const nodes = agents.map((a) => renderNode(a, now, 0)).join(',');
   return reply.code(status).type('application/json; charset=utf-8').send(`{"agents":[${nodes}]${extra}}`);

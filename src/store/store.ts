@@ -85,7 +85,12 @@ export interface Store {
   load(): Promise<StoredState>;
   /** Every stored approval, oldest first (start-up: the pending ones wait again, the rest answer a 409). */
   loadApprovals(): Promise<Approval[]>;
-  flush(): Promise<void>;
+  /**
+   * Resolves once everything queued before it is durable. `path` names the agent the caller changed: on a fenced
+   * store, a commit that had to leave out another subtree's writes (a lease lost) then refuses only the callers of
+   * that subtree, not this one.
+   */
+  flush(path?: string): Promise<void>;
   isHealthy(): boolean;
   /** Why the store is not healthy (for /readyz), or null. */
   problem(): string | null;

@@ -60,7 +60,7 @@ describeWithPostgres('a store fenced by subtree leases', (pg) => {
       // A paused past its lease: B takes it over (epoch 2). A still believes it holds epoch 1.
       expect((await acquireLease(reader, 'alpha', 'B', T0 + TTL + 1, TTL))?.epoch).toBe(2);
       store.saveAgent(agent('alpha/child'));
-      await expect(store.flush()).rejects.toThrow(/the store cannot write/);
+      await expect(store.flush()).rejects.toThrow(/lost its lease on alpha before the change was stored/);
       expect(await stored('alpha/child')).toBe(false);
       expect(leases.lostRoots).toEqual(['alpha']);
     } finally {
@@ -90,6 +90,26 @@ describeWithPostgres('a store fenced by subtree leases', (pg) => {
       await store.close();
     }
   });
+  it("a lease found lost at commit refuses only that subtree's callers: the rest of the batch is stored and acknowledged at once", async () => {
+    const leases = new HeldLeases('A');
+    const store = new PgStore(createDb(url), url, { eventsRetained: 1_000, eventsLoadedAtStart: 0 }, leases);
+    try {
+      for (const root of ['kappa', 'lambda']) leases.held.set(root, (await acquireLease(reader, root, 'A', T0, TTL))!);
+      expect((await acquireLease(reader, 'kappa', 'B', T0 + TTL + 1, TTL))?.epoch).toBe(2); // B took kappa over
+      store.saveAgent(agent('kappa/child'));
+      store.saveAgent(agent('lambda'));
+      const [kappa, lambda, unnamed] = await Promise.allSettled([store.flush('kappa/child'), store.flush('lambda'), store.flush()]);
+      expect(kappa).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/lost its lease on kappa/) } });
+      expect(lambda.status).toBe('fulfilled'); // not a 503 for a change that was stored
+      expect(unnamed.status).toBe('rejected'); // a caller that named no agent cannot be told it was not its write
+      expect([await stored('kappa/child'), await stored('lambda')]).toEqual([false, true]);
+      expect(leases.lostRoots).toEqual(['kappa']);
+      expect(store.isHealthy()).toBe(true); // nothing left to retry
+    } finally {
+      await store.close();
+    }
+  });
+
   it('purging a root deletes its lease with it, so leases do not pile up as roots come and go; a child\'s purge keeps it', async () => {
     const leases = new HeldLeases('A');
     const store = new PgStore(createDb(url), url, { eventsRetained: 1_000, eventsLoadedAtStart: 0 }, leases);

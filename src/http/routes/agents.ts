@@ -159,7 +159,7 @@ export const agentRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async (ap
     },
   }, async (req, reply) => {
     const agent = runtime.message(agentPath(req.params.path), req.body, undefined, actorOf(req));
-    return sendJson(reply, runtime, 200, { status: 'delivered', path: agent.path });
+    return sendJson(reply, runtime, 200, { status: 'delivered', path: agent.path }, agent.path);
   });
 
   app.post('/agents/:path/restart', {

@@ -59,6 +59,6 @@ export const approvalRoutes = (ctx: AppContext): FastifyPluginAsyncZod => async 
     runtime.get(path);
     if (!ctx.approvals) throw notFound(`approval ${req.params.id}`);
     const approval = ctx.approvals.decide(path, req.params.id, req.body, actorOf(req).by ?? 'operator');
-    return sendJson(reply, runtime, 200, approvalJson(approval));
+    return sendJson(reply, runtime, 200, approvalJson(approval), path);
   });
 };

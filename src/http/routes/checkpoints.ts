@@ -41,9 +41,9 @@ export const checkpointRoutes = (ctx: AppContext): FastifyPluginAsyncZod => asyn
     const path = agentPath(req.params.path);
     if (isSubtree(req.query)) {
       const { cut, checkpoints } = subtree.checkpoint(path, req.body?.label, actorOf(req));
-      return sendJson(reply, runtime, 201, { cut, checkpoints: checkpoints.map(summary) });
+      return sendJson(reply, runtime, 201, { cut, checkpoints: checkpoints.map(summary) }, path);
     }
-    return sendJson(reply, runtime, 201, summary(runtime.checkpoint(path, req.body?.label, actorOf(req))));
+    return sendJson(reply, runtime, 201, summary(runtime.checkpoint(path, req.body?.label, actorOf(req))), path);
   });
 
   app.get('/agents/:path/checkpoints', {

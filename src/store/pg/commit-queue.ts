@@ -1,7 +1,10 @@
 import { CommitRetry } from '../commit-retry.js';
 import { notWrittenYet } from '../queued-writes.js';
 
-interface Waiter { resolve: () => void; reject: (e: unknown) => void }
+interface Waiter { resolve: () => void; reject: (e: unknown) => void; root?: string | undefined }
+
+/** A batch written, but with some subtrees' writes left out: their waiters (and those that named none) get `error`. */
+export interface Refusal { error: Error; roots: ReadonlySet<string> }
 
 /**
  * Group commit for a store whose commits are asynchronous. Items queued in one event-loop turn are written together
@@ -25,11 +28,12 @@ export class CommitQueue<T> {
 
   /** `commitNow` is what the scheduled and retried commits call (the store's own `commit`, so tests can count them). */
   /**
-   * `write` stores a batch or throws (kept and retried). It may instead return an error: the batch is done, but its
-   * waiters are refused with that error (writes it had to leave out, e.g. under a lease this daemon lost).
+   * `write` stores a batch or throws (kept and retried). It may instead return a Refusal: the batch is done, but the
+   * writes of some subtrees were left out (under a lease this daemon lost), and the waiters of those subtrees, and
+   * those that named no subtree, are refused.
    */
   constructor(
-    private readonly write: (batch: T[]) => Promise<Error | void>,
+    private readonly write: (batch: T[]) => Promise<Refusal | void>,
     private readonly describe: (error: unknown) => string,
     private readonly commitNow: () => unknown = () => this.commit(),
   ) {}
@@ -48,13 +52,14 @@ export class CommitQueue<T> {
     return this.running !== null;
   }
 
-  flush(): Promise<void> {
+  /** `root`: the subtree the caller changed (see Refusal); none, refused whenever anything was left out. */
+  flush(root?: string): Promise<void> {
     if (this.queue.length === 0 && !this.scheduled) {
       const running = this.inFlightWaiters;
       if (running === null) return Promise.resolve();
-      return new Promise((resolve, reject) => running.push({ resolve, reject }));
+      return new Promise((resolve, reject) => running.push({ resolve, reject, root }));
     }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, root }));
   }
 
   /** Once per event-loop turn; not while a commit runs (it schedules the next) or a failed one waits for its retry. */
@@ -81,7 +86,7 @@ export class CommitQueue<T> {
     this.waiters = [];
     this.inFlight = batch;
     this.inFlightWaiters = waiters;
-    let refused: Error | void = undefined;
+    let refused: Refusal | void = undefined;
     try {
       if (batch.length > 0) refused = await this.write(batch);
     } catch (error) {
@@ -95,7 +100,10 @@ export class CommitQueue<T> {
     this.inFlightWaiters = null;
     this.failure = null;
     this.retry.reset();
-    for (const w of waiters) refused ? w.reject(refused) : w.resolve();
+    for (const w of waiters) {
+      if (refused && (w.root === undefined || refused.roots.has(w.root))) w.reject(refused.error);
+      else w.resolve();
+    }
   }
 
   private fail(error: unknown, waiters: Waiter[]): void {

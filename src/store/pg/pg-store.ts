@@ -10,7 +10,7 @@ import type { HistoryPage, HistoryRow, Store, StoredState, StoreOptions } from '
 import { approvalsFromRows, EVENT_ID_HIGH_WATER, EVENTS_PRUNED_THROUGH, inlineContext } from '../stored-rows.js';
 import { LeaseLostError } from '../../cluster/leases.js';
 import { planBatch, type Op } from './batch.js';
-import { CommitQueue } from './commit-queue.js';
+import { CommitQueue, type Refusal } from './commit-queue.js';
 import { rootOf } from '../../domain/subtree-path.js';
 import { deleteLeases, fenceBatch, purgedRoots, sortByLease, underLease, type FencedOp, type Fencing } from './fencing.js';
 import {
@@ -133,8 +133,8 @@ export class PgStore extends QueuedWrites implements Store {
     return state;
   }
 
-  flush(): Promise<void> {
-    return this.commits.flush();
+  flush(path?: string): Promise<void> {
+    return this.commits.flush(path === undefined || !this.fencing ? undefined : rootOf(path));
   }
 
   isHealthy(): boolean {
@@ -160,8 +160,32 @@ export class PgStore extends QueuedWrites implements Store {
    * lease this daemon no longer holds are left out, and the batch's waiters are refused (nothing acknowledged that
    * is not stored).
    */
-  private async write(batch: FencedOp[]): Promise<Error | void> {
+  private async write(batch: FencedOp[]): Promise<Refusal | void> {
     this.pendingAgents.clear(); // saved again from now on: queued again, written as it is then
+    // A lease found lost at the fence rolls the transaction back; the rest of the batch is written at once without
+    // that subtree (the fence has marked it lost, so sorting again leaves it out), and only its waiters are refused.
+    const lost = new Set<string>();
+    for (;;) {
+      try {
+        const dropped = await this.writeOnce(batch);
+        for (const root of lost) dropped.add(root);
+        if (dropped.size === 0) return;
+        return {
+          roots: dropped,
+          error: storeUnavailable(`this daemon lost its lease on ${[...dropped].join(', ')} before the change was stored, and did not store it; `
+            + 'another daemon owns it now: send the request again'),
+        };
+      } catch (error) {
+        // Another daemon owns the subtree now: stop it here, and write the rest without it.
+        if (!(error instanceof LeaseLostError) || lost.has(error.root)) throw error;
+        this.fencing?.lost(error.root, error.epoch);
+        lost.add(error.root);
+      }
+    }
+  }
+
+  /** The batch in one transaction, less the writes under leases no longer held; returns the roots left out. */
+  private async writeOnce(batch: FencedOp[]): Promise<Set<string>> {
     const { ops, epochs, dropped } = sortByLease(batch, this.fencing);
     const purged = this.fencing ? purgedRoots(ops) : new Set<string>();
     const statements = planBatch(ops);
@@ -170,30 +194,22 @@ export class PgStore extends QueuedWrites implements Store {
     const prune = this.eventsSincePrune + eventCount > EVENTS_BETWEEN_PRUNES;
     let highWater = this.eventIdHighWater;
     let prunedThrough = this.prunedThroughEventId;
-    try {
-      await this.db.transaction(async (tx) => {
-        if (this.fencing) await fenceBatch(tx, this.fencing.owner, epochs);
-        for (const s of statements) await tx.query(s.text, s.values);
-        if (this.fencing) await deleteLeases(tx, this.fencing.owner, epochs, purged);
-        if (lastId > highWater) {
-          highWater = lastId + EVENT_ID_BLOCK;
-          await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
-        }
-        if (prune) prunedThrough = await pruneEvents(tx, this.options.eventsRetained, prunedThrough);
-      });
-    } catch (error) {
-      // Another daemon owns the subtree now: stop it here; the retry leaves its writes out.
-      if (error instanceof LeaseLostError) this.fencing?.lost(error.root, error.epoch);
-      throw error;
-    }
+    await this.db.transaction(async (tx) => {
+      if (this.fencing) await fenceBatch(tx, this.fencing.owner, epochs);
+      for (const s of statements) await tx.query(s.text, s.values);
+      if (this.fencing) await deleteLeases(tx, this.fencing.owner, epochs, purged);
+      if (lastId > highWater) {
+        highWater = lastId + EVENT_ID_BLOCK;
+        await writeMeta(tx, EVENT_ID_HIGH_WATER, highWater);
+      }
+      if (prune) prunedThrough = await pruneEvents(tx, this.options.eventsRetained, prunedThrough);
+    });
     this.eventsSincePrune = prune ? 0 : this.eventsSincePrune + eventCount;
     this.eventIdHighWater = highWater;
     this.prunedThroughEventId = prunedThrough;
     this.probeFailure = null; // a commit is the best proof the database answers
     for (const root of purged) this.fencing?.released(root, epochs.get(root)!);
-    if (dropped.size === 0) return;
-    return storeUnavailable(`this daemon lost its lease on ${[...dropped].join(', ')} before the change was stored, and did not store it; `
-      + 'another daemon owns it now: send the request again');
+    return dropped;
   }
 
   /** Between commits, asks the database whether it answers; a commit's own outcome speaks for it otherwise. */
