@@ -1,15 +1,13 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { registerDaemon } from '../../src/cluster/daemons.js';
-import { createDb } from '../../src/cluster/pg/db.js';
 import { AUTON_TOOLS } from '../../src/mcp/server/auton-tools.js';
 import { OWNER_CALLS } from '../../src/mcp/server/owner-calls.js';
 import { api } from '../support/daemon.js';
 import { startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
+import { withBrokenOwner } from '../support/broken-owner.js';
 import { startFakeMessagesApi, type FakeMessagesApi, callerOf } from '../support/fake-messages-api.js';
 import { describeWithPostgres } from '../support/postgres.js';
 
@@ -137,27 +135,18 @@ describeWithPostgres('the MCP server on several daemons', (pg) => {
   it("a write the owner took and did not answer is a tool error saying the outcome is unknown, and is not sent twice", async () => {
     // A peer registered in the database as the owner of `zed`, which hangs up once it has read a request.
     const seen: Array<{ line: string; authorization: string | undefined }> = [];
-    const peer = createServer((req, res) => {
+    const hangUp = (req: IncomingMessage, res: ServerResponse) => {
       seen.push({ line: `${req.method} ${req.url}`, authorization: req.headers.authorization });
       req.resume();
       req.on('end', () => res.socket?.destroy());
-    });
-    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-    const db = createDb(dbUrl);
-    try {
-      await registerDaemon(db, { id: 'broken', address: `http://127.0.0.1:${(peer.address() as AddressInfo).port}` }, Date.now() + 60_000);
-      await db.query("INSERT INTO subtree_leases VALUES ('zed', 'broken', 1, now() + interval '1 hour')");
+    };
+    await withBrokenOwner(dbUrl, hangUp, async () => {
       const client = await connect('beta', OPS_KEY);
       const result = (await client.callTool({ name: 'suspend_agent', arguments: { path: 'zed/worker' } })) as CallToolResult;
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(/broken .* may or may not have been made/);
       expect(seen).toEqual([{ line: 'POST /agents/zed%2Fworker/suspend', authorization: `Bearer ${OPS_KEY}` }]); // once, with the caller's key
-    } finally {
-      await db.query("DELETE FROM subtree_leases WHERE root_path = 'zed'; DELETE FROM daemons WHERE id = 'broken'");
-      await db.close();
-      peer.closeAllConnections();
-      peer.close();
-    }
+    });
   }, 30_000);
 
   it('a subscription gets a last update when its subtree moves to another daemon, and the resource is then read there', async () => {

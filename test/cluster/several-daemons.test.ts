@@ -1,13 +1,11 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { registerDaemon } from '../../src/cluster/daemons.js';
-import { createDb } from '../../src/cluster/pg/db.js';
 import { api, type Api } from '../support/daemon.js';
 import { killHard, startDaemonProcess, type DaemonProcess } from '../support/daemon-process.js';
+import { withBrokenOwner } from '../support/broken-owner.js';
 import { startFakeMessagesApi, type FakeMessagesApi, callerOf } from '../support/fake-messages-api.js';
 import { describeWithPostgres } from '../support/postgres.js';
 import { openSse } from '../support/sse-client.js';
@@ -234,17 +232,12 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
     // A peer registered in the database that owns `zed`, as a daemon that breaks mid-request would.
     let behaviour: 'hang up' | 'silent' = 'hang up';
     const seen: string[] = [];
-    const peer = createServer((req, res) => {
+    const peer = (req: IncomingMessage, res: ServerResponse) => {
       seen.push(`${req.method} ${req.url}`);
       req.resume();
       if (behaviour === 'hang up') req.on('end', () => res.socket?.destroy());
-    });
-    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
-    const db = createDb(env.AUTON_DB!);
-    try {
-      const address = `http://127.0.0.1:${(peer.address() as AddressInfo).port}`;
-      await registerDaemon(db, { id: 'broken', address }, Date.now() + 60_000);
-      await db.query("INSERT INTO subtree_leases VALUES ('zed', 'broken', 1, now() + interval '1 hour')");
+    };
+    await withBrokenOwner(env.AUTON_DB!, peer, async () => {
       const hungUp = await http('alpha').post<{ message: string }>('/agents/zed/message', { content: 'once' });
       expect(hungUp.status).toBe(502);
       expect(hungUp.body.message).toMatch(/may or may not have been made/);
@@ -255,11 +248,6 @@ describeWithPostgres('several daemons on one PostgreSQL database', (pg) => {
       expect(silent.status).toBe(504);
       expect(Date.now() - started).toBeGreaterThanOrEqual(TTL_MS);
       expect(seen).toHaveLength(2);
-    } finally {
-      await db.query("DELETE FROM subtree_leases WHERE root_path = 'zed'; DELETE FROM daemons WHERE id = 'broken'");
-      await db.close();
-      peer.closeAllConnections();
-      peer.close();
-    }
+    });
   }, 30_000);
 });
